@@ -1,0 +1,318 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the nixl_efa.cluster project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Pure logic for EC2 Capacity Blocks: dates, durations, ranking, purchase guards.
+
+No AWS calls here. PurchaseCapacityBlock takes no ClientToken, so every guard
+that keeps a re-run or a typo from spending money lives here and is unit tested.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import re
+from decimal import Decimal
+from decimal import InvalidOperation
+
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+
+# Tag that carries the caller's purchase key on the reservation we buy. A
+# re-run finds the block by this tag and never buys a second one.
+PURCHASE_KEY_TAG = "nixl-efa:purchase-key"
+
+# AWS: durations in 1-day steps up to 14 days, then 7-day steps up to 182 days.
+HOURS_PER_DAY = 24
+DAILY_STEP_LIMIT_HOURS = 14 * HOURS_PER_DAY
+WEEK_HOURS = 7 * HOURS_PER_DAY
+MAX_DURATION_HOURS = 182 * HOURS_PER_DAY
+# AWS: a capacity block holds at most 64 instances.
+MAX_INSTANCE_COUNT = 64
+
+# Extensions that count towards an already-extended block: paid, or being paid.
+COUNTED_EXTENSION_STATES = ("payment-pending", "payment-succeeded")
+# A block can be extended only in these states (AWS documentation).
+EXTENDABLE_STATES = ("active", "scheduled")
+# A block found by its purchase key in one of these states is over.
+ENDED_STATES = ("expired", "cancelled", "failed", "payment-failed", "unavailable")
+
+_RELATIVE = re.compile(r"^\+(\d+)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DATE_HELP = "use an ISO date (2026-12-01), an ISO time (2026-12-01T09:00:00Z) or an offset from now (+7d, +12h, +2w)"
+
+
+class CapacityBlockError(ValueError):
+    """Bad input or a guard that refuses a purchase."""
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _as_utc(value):
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
+
+
+def parse_date(value, now=None, name="date"):
+    """Read an ISO date/time or a relative offset like +7d into an aware UTC datetime."""
+    if value is None or value == "":
+        return None
+    now = _as_utc(now or utcnow())
+    if isinstance(value, datetime.datetime):
+        return _as_utc(value)
+    if isinstance(value, datetime.date):
+        return datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc)
+    text = str(value).strip()
+    lowered = text.lower()
+    if lowered == "now":
+        return now
+    if lowered == "today":
+        return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    match = _RELATIVE.match(lowered)
+    if match:
+        return now + datetime.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        if len(iso) == 10:
+            day = datetime.date.fromisoformat(iso)
+            return datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc)
+        return _as_utc(datetime.datetime.fromisoformat(iso))
+    except ValueError:
+        raise CapacityBlockError(f"Cannot read {name} {value!r}: {_DATE_HELP}")
+
+
+def isoformat(value):
+    """ISO 8601 in UTC with a Z, the way this collection returns every date."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return _as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def validate_duration_hours(hours, name="duration_hours"):
+    """Enforce AWS's duration steps so a bad value fails before any API call."""
+    if hours is None:
+        raise CapacityBlockError(f"{name} is required")
+    if hours < HOURS_PER_DAY or hours % HOURS_PER_DAY:
+        raise CapacityBlockError(f"{name} must be whole days (a multiple of 24 hours, at least 24); got {hours}")
+    if hours > MAX_DURATION_HOURS:
+        raise CapacityBlockError(f"{name} can be at most 182 days ({MAX_DURATION_HOURS} hours); got {hours}")
+    if hours > DAILY_STEP_LIMIT_HOURS and hours % WEEK_HOURS:
+        raise CapacityBlockError(
+            f"{name} beyond 14 days must be whole weeks (a multiple of {WEEK_HOURS} hours); got {hours}"
+        )
+    return hours
+
+
+def validate_search(instance_count, start, end, now=None):
+    """Check a search request: count, date order, nothing entirely in the past."""
+    if instance_count is not None and not 1 <= instance_count <= MAX_INSTANCE_COUNT:
+        raise CapacityBlockError(
+            f"instance_count must be between 1 and {MAX_INSTANCE_COUNT} (a capacity block's limit); got {instance_count}"
+        )
+    now = _as_utc(now or utcnow())
+    if start and end and end <= start:
+        raise CapacityBlockError(
+            f"end_date_range {isoformat(end)} must be after start_date_range {isoformat(start)}"
+        )
+    if end and end <= now:
+        raise CapacityBlockError(f"end_date_range {isoformat(end)} is in the past")
+
+
+def _decimal(value, field):
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, TypeError):
+        raise CapacityBlockError(f"EC2 returned a {field} that is not a number: {value!r}")
+
+
+def offering_hours(raw):
+    """Real length of an offering: whole hours plus the extra minutes EC2 reports."""
+    hours = Decimal(raw.get("CapacityBlockDurationHours") or 0)
+    minutes = Decimal(raw.get("CapacityBlockDurationMinutes") or 0)
+    return hours + minutes / 60
+
+
+def summarize_offering(raw):
+    """snake_case offering with a computed price_per_instance_hour."""
+    fee = _decimal(raw.get("UpfrontFee"), "UpfrontFee")
+    count = raw.get("InstanceCount") or 0
+    hours = offering_hours(raw)
+    per_hour = None
+    if count and hours:
+        per_hour = float((fee / (count * hours)).quantize(Decimal("0.0001")))
+    return {
+        "capacity_block_offering_id": raw["CapacityBlockOfferingId"],
+        "instance_type": raw.get("InstanceType"),
+        "availability_zone": raw.get("AvailabilityZone"),
+        "instance_count": count,
+        "start_date": isoformat(raw.get("StartDate")),
+        "end_date": isoformat(raw.get("EndDate")),
+        "duration_hours": raw.get("CapacityBlockDurationHours"),
+        "duration_minutes": raw.get("CapacityBlockDurationMinutes") or 0,
+        "upfront_fee": float(fee),
+        "currency_code": raw.get("CurrencyCode"),
+        "tenancy": raw.get("Tenancy"),
+        "price_per_instance_hour": per_hour,
+    }
+
+
+def filter_offerings(offerings, availability_zone=None):
+    if not availability_zone:
+        return list(offerings)
+    return [o for o in offerings if o.get("availability_zone") == availability_zone]
+
+
+def sort_offerings(offerings, sort="start"):
+    """Sort summarized offerings: by start (then price) or by price (then start)."""
+    if sort == "price":
+        key = lambda o: (o["upfront_fee"], o["start_date"] or "", o["capacity_block_offering_id"])  # noqa: E731
+    elif sort == "start":
+        key = lambda o: (o["start_date"] or "", o["upfront_fee"], o["capacity_block_offering_id"])  # noqa: E731
+    else:
+        raise CapacityBlockError(f"sort must be 'start' or 'price'; got {sort!r}")
+    return sorted(offerings, key=key)
+
+
+def select_offering(offerings, select="earliest"):
+    """Pick the offering to buy: the earliest start or the lowest upfront fee."""
+    sort = {"earliest": "start", "cheapest": "price"}.get(select)
+    if sort is None:
+        raise CapacityBlockError(f"select must be 'earliest' or 'cheapest'; got {select!r}")
+    ranked = sort_offerings(offerings, sort)
+    return ranked[0] if ranked else None
+
+
+def find_offering(offerings, offering_id):
+    for offering in offerings:
+        if offering["capacity_block_offering_id"] == offering_id:
+            return offering
+    return None
+
+
+def check_fee(upfront_fee, max_upfront_fee, what="capacity block offering"):
+    """Refuse any purchase dearer than the caller allowed."""
+    if max_upfront_fee is None:
+        raise CapacityBlockError("max_upfront_fee is required before anything is bought")
+    if Decimal(str(upfront_fee)) > Decimal(str(max_upfront_fee)):
+        raise CapacityBlockError(
+            f"The {what} costs {upfront_fee} up front, more than max_upfront_fee {max_upfront_fee}; nothing was bought"
+        )
+
+
+def extension_hours_bought(history):
+    """Hours of extension already paid or being paid for, from the extension history."""
+    return sum(
+        ext.get("CapacityBlockExtensionDurationHours") or 0
+        for ext in history
+        if ext.get("CapacityBlockExtensionStatus") in COUNTED_EXTENSION_STATES
+    )
+
+
+def extension_hours_needed(history, extend_hours):
+    """extend_hours is the total extension wanted: only the missing part is bought."""
+    missing = extend_hours - extension_hours_bought(history)
+    return max(missing, 0)
+
+
+def summarize_reservation(raw):
+    """snake_case capacity block reservation, the shape capacity_block and capacity_block_info return."""
+    tags = boto3_tag_list_to_ansible_dict(raw.get("Tags") or [])
+    upfront_fee, currency_code = fee_from_tags(tags)
+    return {
+        "capacity_reservation_id": raw.get("CapacityReservationId"),
+        "capacity_block_id": raw.get("CapacityBlockId"),
+        "capacity_reservation_arn": raw.get("CapacityReservationArn"),
+        "instance_type": raw.get("InstanceType"),
+        "instance_platform": raw.get("InstancePlatform"),
+        "availability_zone": raw.get("AvailabilityZone"),
+        "total_instance_count": raw.get("TotalInstanceCount"),
+        "available_instance_count": raw.get("AvailableInstanceCount"),
+        "reservation_type": raw.get("ReservationType"),
+        "start_date": isoformat(raw.get("StartDate")),
+        "end_date": isoformat(raw.get("EndDate")),
+        "state": raw.get("State"),
+        "upfront_fee": upfront_fee,
+        "currency_code": currency_code,
+        "purchase_key": tags.get(PURCHASE_KEY_TAG),
+        "tags": tags,
+    }
+
+
+# Argument spec shared by the modules that search offerings (documented in the
+# nixl_efa.cluster.capacity_block_search doc fragment).
+OFFERING_SEARCH_ARGS = dict(
+    instance_type=dict(type="str"),
+    instance_count=dict(type="int", default=1),
+    duration_hours=dict(type="int"),
+    start_date_range=dict(type="str"),
+    end_date_range=dict(type="str"),
+    availability_zone=dict(type="str"),
+    sort=dict(type="str", choices=["start", "price"], default="start"),
+)
+
+
+def build_offering_request(params, now=None):
+    """Validate search options and return DescribeCapacityBlockOfferings parameters."""
+    if not params.get("instance_type"):
+        raise CapacityBlockError("instance_type is required to search capacity block offerings")
+    hours = validate_duration_hours(params.get("duration_hours"))
+    start = parse_date(params.get("start_date_range"), now=now, name="start_date_range")
+    end = parse_date(params.get("end_date_range"), now=now, name="end_date_range")
+    validate_search(params.get("instance_count"), start, end, now=now)
+    request = {
+        "InstanceType": params["instance_type"],
+        "InstanceCount": params.get("instance_count") or 1,
+        "CapacityDurationHours": hours,
+    }
+    if start:
+        request["StartDateRange"] = start
+    if end:
+        request["EndDateRange"] = end
+    return request
+
+
+def search_summary(request):
+    """The search as sent, dates in ISO 8601 UTC, for module results."""
+    return {
+        "instance_type": request["InstanceType"],
+        "instance_count": request["InstanceCount"],
+        "duration_hours": request["CapacityDurationHours"],
+        "start_date_range": isoformat(request.get("StartDateRange")),
+        "end_date_range": isoformat(request.get("EndDateRange")),
+    }
+
+
+# Tags written on a purchased reservation, beside the caller's own.
+OFFERING_ID_TAG = "nixl-efa:offering-id"
+UPFRONT_FEE_TAG = "nixl-efa:upfront-fee"
+
+
+def purchase_tags(name, offering, tags=None):
+    """Tags for PurchaseCapacityBlock: the caller's, the purchase key, and what was paid."""
+    result = dict(tags or {})
+    result[PURCHASE_KEY_TAG] = name
+    result[OFFERING_ID_TAG] = offering["capacity_block_offering_id"]
+    result[UPFRONT_FEE_TAG] = f"{offering['upfront_fee']} {offering.get('currency_code') or ''}".strip()
+    return result
+
+
+def purchase_key_filters(name):
+    return [{"Name": f"tag:{PURCHASE_KEY_TAG}", "Values": [name]}]
+
+
+def fee_from_tags(tags):
+    """(upfront_fee, currency) recorded at purchase time, or (None, None)."""
+    parts = (tags.get(UPFRONT_FEE_TAG) or "").split()
+    if not parts:
+        return None, None
+    try:
+        return float(parts[0]), (parts[1] if len(parts) > 1 else None)
+    except ValueError:
+        return None, None

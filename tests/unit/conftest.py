@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+"""Shared fixtures: the collection on sys.path, module runner, and a stubbed EC2 client.
+
+Every EC2 request a module makes goes through botocore's Stubber, which checks
+each request against the real EC2 service model shipped with botocore.
+"""
+
+import os
+import pathlib
+import sys
+import time
+import types
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+COLLECTIONS = ROOT / ".collections"
+LINK = COLLECTIONS / "ansible_collections" / "nixl_efa" / "cluster"
+if not LINK.exists():
+    LINK.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(os.path.relpath(ROOT, LINK.parent), LINK)
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+
+import botocore.session  # noqa: E402
+from ansible.module_utils import basic  # noqa: E402
+from ansible.module_utils.testing import patch_module_args  # noqa: E402
+from ansible_collections.amazon.aws.plugins.module_utils import modules as aws_modules  # noqa: E402
+from botocore.stub import Stubber  # noqa: E402
+
+
+class _Exit(Exception):
+    pass
+
+
+class _Fail(Exception):
+    pass
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    """Run a module's main() with args; return its result dict (failed=True on fail_json)."""
+
+    def exit_json(self, **kwargs):
+        raise _Exit(kwargs)
+
+    def fail_json(self, msg="", **kwargs):
+        kwargs.update(failed=True, msg=msg)
+        raise _Fail(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+    def run(module, args, check_mode=False):
+        args = dict(args, region="us-east-1", access_key="AKIDEXAMPLE", secret_key="not-a-secret")
+        if check_mode:
+            args["_ansible_check_mode"] = True
+        with patch_module_args(args):
+            try:
+                module.main()
+            except (_Exit, _Fail) as e:
+                result = e.args[0]
+                result.setdefault("failed", False)
+                return result
+        raise AssertionError("module returned without exit_json or fail_json")
+
+    return run
+
+
+@pytest.fixture
+def ec2(monkeypatch):
+    """A real botocore EC2 client behind a Stubber, handed to every module.client() call."""
+    client = botocore.session.get_session().create_client(
+        "ec2", region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="not-a-secret"
+    )
+    stub = Stubber(client)
+    state = types.SimpleNamespace(stub=stub, client=client, connections=[], sleeps=[])
+
+    def fake_conn(module, conn_type, resource=None, region=None, endpoint=None, **params):
+        state.connections.append(params)
+        return client
+
+    monkeypatch.setattr(aws_modules, "boto3_conn", fake_conn)
+    monkeypatch.setattr(time, "sleep", state.sleeps.append)
+    stub.activate()
+    yield state
+    stub.deactivate()
+    stub.assert_no_pending_responses()
