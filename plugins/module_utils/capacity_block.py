@@ -9,9 +9,9 @@ No AWS calls here. PurchaseCapacityBlock takes no ClientToken, so every guard
 that keeps a re-run or a typo from spending money lives here and is unit tested.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 import datetime
 import re
@@ -114,13 +114,12 @@ def validate_search(instance_count, start, end, now=None):
     """Check a search request: count, date order, nothing entirely in the past."""
     if instance_count is not None and not 1 <= instance_count <= MAX_INSTANCE_COUNT:
         raise CapacityBlockError(
-            f"instance_count must be between 1 and {MAX_INSTANCE_COUNT} (a capacity block's limit); got {instance_count}"
+            f"instance_count must be between 1 and {MAX_INSTANCE_COUNT} (a capacity block's limit); "
+            f"got {instance_count}"
         )
     now = _as_utc(now or utcnow())
     if start and end and end <= start:
-        raise CapacityBlockError(
-            f"end_date_range {isoformat(end)} must be after start_date_range {isoformat(start)}"
-        )
+        raise CapacityBlockError(f"end_date_range {isoformat(end)} must be after start_date_range {isoformat(start)}")
     if end and end <= now:
         raise CapacityBlockError(f"end_date_range {isoformat(end)} is in the past")
 

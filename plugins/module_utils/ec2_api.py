@@ -10,9 +10,9 @@ results with botocore's paginators, and turns botocore errors into
 AnsibleEC2Error with a message saying what was being done, the amazon.aws way.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 import random
 import time
@@ -54,9 +54,7 @@ class LaunchTemplateErrorHandler(AWSErrorHandler):
 
     @classmethod
     def _is_missing(cls):
-        return is_boto3_error_code(
-            ["InvalidLaunchTemplateName.NotFoundException", "InvalidLaunchTemplateId.NotFound"]
-        )
+        return is_boto3_error_code(["InvalidLaunchTemplateName.NotFoundException", "InvalidLaunchTemplateId.NotFound"])
 
 
 class CapacityErrorHandler(AWSErrorHandler):
@@ -179,8 +177,6 @@ def describe_capacity_blocks(client, **params):
 @AWSRetry.jittered_backoff()
 def describe_capacity_block_status(client, **params):
     return _paginate(client, "describe_capacity_block_status", "CapacityBlockStatuses", **params)
-
-
 
 
 @CapacityErrorHandler.common_error_handler("describe capacity block extension offerings")

@@ -9,9 +9,9 @@ Everything here works on the data DescribeInstanceTypes returns, so no list of
 EFA-capable types is kept in this collection: EC2 is the authority.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 # Root volume sizes (GB) recommended per instance type by the system this
 # collection replaces: room for the DLAMI, CUDA, model weights and caches.
@@ -168,7 +168,9 @@ def efa_interface_layout(summary, efa_interfaces="max", efa_only_secondary=False
     cards = summary.get("network_cards") or 1
     ceiling = min(max_efa, cards)
     if ceiling < 1:
-        raise EfaLayoutError(f"Instance type {itype} reports EFA support but no EFA interfaces (MaximumEfaInterfaces=0)")
+        raise EfaLayoutError(
+            f"Instance type {itype} reports EFA support but no EFA interfaces (MaximumEfaInterfaces=0)"
+        )
 
     if efa_interfaces in (None, "max"):
         count = ceiling

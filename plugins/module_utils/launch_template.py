@@ -8,9 +8,9 @@
 No AWS calls here; efa_launch_template feeds it what EC2 returned.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 import base64
 
@@ -132,8 +132,8 @@ def normalize_template_data(data):
     result = dict(data)
     if "NetworkInterfaces" in result:
         nics = []
-        for nic in result["NetworkInterfaces"]:
-            nic = dict(nic)
+        for original in result["NetworkInterfaces"]:
+            nic = dict(original)
             if "Groups" in nic:
                 nic["Groups"] = sorted(nic["Groups"])
             nics.append(nic)

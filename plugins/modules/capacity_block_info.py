@@ -4,9 +4,9 @@
 # Copyright: Contributors to the nixl_efa.cluster project
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 DOCUMENTATION = r"""
 ---
@@ -147,7 +147,6 @@ capacity_blocks:
 """
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-
 from ansible_collections.amazon.aws.plugins.module_utils.ec2 import AnsibleEC2Error
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry

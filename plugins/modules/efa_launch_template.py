@@ -4,9 +4,9 @@
 # Copyright: Contributors to the nixl_efa.cluster project
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 DOCUMENTATION = r"""
 ---
@@ -288,7 +288,9 @@ def desired_template_data(module, client):
 
     image = ec2_api.describe_image(client, params["image_id"])
     if not image:
-        module.fail_json(msg=f"AMI {params['image_id']} was not found (or is not shared with this account) in this region")
+        module.fail_json(
+            msg=f"AMI {params['image_id']} was not found (or is not shared with this account) in this region"
+        )
 
     volume_size = params["volume_size"] or summary["recommended_volume_size"]
     warning = volume_size_warning(params["instance_type"], volume_size, summary["recommended_volume_size"])
@@ -434,7 +436,9 @@ def main():
         if module.params["volume_size"] is not None and module.params["volume_size"] < 1:
             module.fail_json(msg=f"volume_size must be a positive number of GB; got {module.params['volume_size']}")
         if not 1 <= module.params["metadata_hop_limit"] <= 64:
-            module.fail_json(msg=f"metadata_hop_limit must be between 1 and 64; got {module.params['metadata_hop_limit']}")
+            module.fail_json(
+                msg=f"metadata_hop_limit must be between 1 and 64; got {module.params['metadata_hop_limit']}"
+            )
 
     client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
     try:

@@ -19,8 +19,9 @@ LINK = COLLECTIONS / "ansible_collections" / "nixl_efa" / "cluster"
 if not LINK.exists():
     LINK.parent.mkdir(parents=True, exist_ok=True)
     os.symlink(os.path.relpath(ROOT, LINK.parent), LINK)
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
+for path in (COLLECTIONS, pathlib.Path(__file__).resolve().parent):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
 import botocore.session  # noqa: E402
 from ansible.module_utils import basic  # noqa: E402
@@ -74,7 +75,14 @@ def ec2(monkeypatch):
         "ec2", region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="not-a-secret"
     )
     stub = Stubber(client)
-    state = types.SimpleNamespace(stub=stub, client=client, connections=[], sleeps=[])
+    state = types.SimpleNamespace(stub=stub, client=client, connections=[], sleeps=[], requests=[])
+
+    def record(params, model, **kwargs):
+        state.requests.append((model.name, params))
+
+    client.meta.events.register("provide-client-params.ec2.*", record)
+    state.calls = lambda: [name for name, _ in state.requests]
+    state.params = lambda op: [params for name, params in state.requests if name == op]
 
     def fake_conn(module, conn_type, resource=None, region=None, endpoint=None, **params):
         state.connections.append(params)

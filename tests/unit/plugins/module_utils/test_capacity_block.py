@@ -3,8 +3,8 @@ import datetime
 
 import botocore.exceptions
 import pytest
-
 from ansible_collections.amazon.aws.plugins.module_utils.ec2 import AnsibleEC2Error
+
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import capacity_block as cb
 from ansible_collections.nixl_efa.cluster.plugins.module_utils.ec2_api import purchase_once
 
@@ -54,8 +54,13 @@ def test_invalid_durations(hours, message):
 
 def test_build_request_resolves_dates_and_validates():
     request = cb.build_offering_request(
-        {"instance_type": "p5.48xlarge", "instance_count": 2, "duration_hours": 48,
-         "start_date_range": "+1d", "end_date_range": "+8d"},
+        {
+            "instance_type": "p5.48xlarge",
+            "instance_count": 2,
+            "duration_hours": 48,
+            "start_date_range": "+1d",
+            "end_date_range": "+8d",
+        },
         now=NOW,
     )
     assert request == {
@@ -73,8 +78,10 @@ def test_build_request_resolves_dates_and_validates():
     [
         ({"duration_hours": 24}, "instance_type is required"),
         ({"instance_type": "p5.48xlarge", "duration_hours": 24, "instance_count": 65}, "between 1 and 64"),
-        ({"instance_type": "p5.48xlarge", "duration_hours": 24, "start_date_range": "+5d", "end_date_range": "+2d"},
-         "must be after"),
+        (
+            {"instance_type": "p5.48xlarge", "duration_hours": 24, "start_date_range": "+5d", "end_date_range": "+2d"},
+            "must be after",
+        ),
         ({"instance_type": "p5.48xlarge", "duration_hours": 24, "end_date_range": "2026-11-01"}, "in the past"),
     ],
 )
@@ -111,15 +118,24 @@ def test_summary_and_price_per_instance_hour():
 
 
 def test_ranking_and_selection():
-    offers = [cb.summarize_offering(o) for o in (
-        raw_offering("cb-late-cheap", 9, "1000.00"),
-        raw_offering("cb-early-dear", 2, "3000.00", zone="us-east-2b"),
-        raw_offering("cb-mid", 5, "2000.00"),
-    )]
+    offers = [
+        cb.summarize_offering(o)
+        for o in (
+            raw_offering("cb-late-cheap", 9, "1000.00"),
+            raw_offering("cb-early-dear", 2, "3000.00", zone="us-east-2b"),
+            raw_offering("cb-mid", 5, "2000.00"),
+        )
+    ]
     assert [o["capacity_block_offering_id"] for o in cb.sort_offerings(offers, "start")] == [
-        "cb-early-dear", "cb-mid", "cb-late-cheap"]
+        "cb-early-dear",
+        "cb-mid",
+        "cb-late-cheap",
+    ]
     assert [o["capacity_block_offering_id"] for o in cb.sort_offerings(offers, "price")] == [
-        "cb-late-cheap", "cb-mid", "cb-early-dear"]
+        "cb-late-cheap",
+        "cb-mid",
+        "cb-early-dear",
+    ]
     assert cb.select_offering(offers, "earliest")["capacity_block_offering_id"] == "cb-early-dear"
     assert cb.select_offering(offers, "cheapest")["capacity_block_offering_id"] == "cb-late-cheap"
     assert cb.select_offering([], "cheapest") is None
@@ -163,7 +179,8 @@ def test_purchase_tags_and_fee_round_trip():
 
 def client_error(code, status):
     return botocore.exceptions.ClientError(
-        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PurchaseCapacityBlock"
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "PurchaseCapacityBlock",
     )
 
 

@@ -30,7 +30,11 @@ def data(**overrides):
 
 def test_data_is_imdsv2_encrypted_and_efa():
     result = data(placement_group="pg", iam_instance_profile="node-profile", tags={"cluster": "demo"})
-    assert result["MetadataOptions"] == {"HttpTokens": "required", "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1}
+    assert result["MetadataOptions"] == {
+        "HttpTokens": "required",
+        "HttpEndpoint": "enabled",
+        "HttpPutResponseHopLimit": 1,
+    }
     ebs = result["BlockDeviceMappings"][0]
     assert ebs["DeviceName"] == "/dev/sda1"
     assert ebs["Ebs"] == {"VolumeSize": 1000, "VolumeType": "gp3", "Encrypted": True, "DeleteOnTermination": True}
@@ -47,7 +51,9 @@ def test_data_is_imdsv2_encrypted_and_efa():
 def test_capacity_block_market():
     result = data(market_type="capacity-block", capacity_reservation_id="cr-1")
     assert result["InstanceMarketOptions"] == {"MarketType": "capacity-block"}
-    assert result["CapacityReservationSpecification"] == {"CapacityReservationTarget": {"CapacityReservationId": "cr-1"}}
+    assert result["CapacityReservationSpecification"] == {
+        "CapacityReservationTarget": {"CapacityReservationId": "cr-1"}
+    }
 
 
 def test_capacity_block_without_reservation_is_refused():
