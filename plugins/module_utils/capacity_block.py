@@ -168,15 +168,20 @@ def filter_offerings(offerings, availability_zone=None):
     return [o for o in offerings if o.get("availability_zone") == availability_zone]
 
 
+def _by_start(offering):
+    return (offering["start_date"] or "", offering["upfront_fee"], offering["capacity_block_offering_id"])
+
+
+def _by_price(offering):
+    return (offering["upfront_fee"], offering["start_date"] or "", offering["capacity_block_offering_id"])
+
+
 def sort_offerings(offerings, sort="start"):
     """Sort summarized offerings: by start (then price) or by price (then start)."""
-    if sort == "price":
-        key = lambda o: (o["upfront_fee"], o["start_date"] or "", o["capacity_block_offering_id"])  # noqa: E731
-    elif sort == "start":
-        key = lambda o: (o["start_date"] or "", o["upfront_fee"], o["capacity_block_offering_id"])  # noqa: E731
-    else:
+    keys = {"start": _by_start, "price": _by_price}
+    if sort not in keys:
         raise CapacityBlockError(f"sort must be 'start' or 'price'; got {sort!r}")
-    return sorted(offerings, key=key)
+    return sorted(offerings, key=keys[sort])
 
 
 def select_offering(offerings, select="earliest"):

@@ -98,7 +98,7 @@ offerings:
       type: int
       sample: 48
     duration_minutes:
-      description: Minutes beyond O(duration_hours) that EC2 reports for the block.
+      description: Minutes beyond RV(offerings[].duration_hours) that EC2 reports for the block.
       type: int
       sample: 0
     upfront_fee:
@@ -114,7 +114,7 @@ offerings:
       type: str
       sample: default
     price_per_instance_hour:
-      description: O(upfront_fee) divided by instances and hours.
+      description: RV(offerings[].upfront_fee) divided by instances and hours.
       type: float
       sample: 30.765
 search:

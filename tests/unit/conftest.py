@@ -81,7 +81,14 @@ def ec2(monkeypatch):
         state.requests.append((model.name, params))
 
     client.meta.events.register("provide-client-params.ec2.*", record)
-    state.calls = lambda: [name for name, _ in state.requests]
+    state.calls = lambda: [name for name, params in state.requests]
+
+    def throttle(operation, times=2):
+        """Answer the next `times` calls of operation with EC2's throttling error."""
+        for attempt in range(times):
+            stub.add_client_error(operation, "RequestLimitExceeded", f"Request limit exceeded ({attempt + 1})", 503)
+
+    state.throttle = throttle
     state.params = lambda op: [params for name, params in state.requests if name == op]
 
     def fake_conn(module, conn_type, resource=None, region=None, endpoint=None, **params):

@@ -46,7 +46,7 @@ def instance_type(name, interface_types=("interface", "efa", "efa-only"), report
         "NetworkInfo": network,
     }
     if accel and accel[0] == "neuron":
-        _, device, count, mib = accel
+        device, count, mib = accel[1:]
         raw["NeuronInfo"] = {
             "NeuronDevices": [{"Name": device, "Count": count, "MemoryInfo": {"SizeInMiB": mib}}],
             "TotalNeuronDeviceMemoryInMiB": count * mib,

@@ -56,7 +56,7 @@ def test_type_without_efa_is_refused_by_name():
 
 @pytest.mark.parametrize("wanted, count", [("max", 4), (None, 4), ("2", 2), (1, 1), (4, 4)])
 def test_requested_interface_count(wanted, count):
-    layout, _ = efa_interface_layout(summary("p4d.24xlarge"), wanted)
+    layout = efa_interface_layout(summary("p4d.24xlarge"), wanted)[0]
     assert len(layout) == count
 
 

@@ -60,10 +60,10 @@ def expect_no_existing(ec2):
     ec2.stub.add_response("describe_capacity_blocks", {"CapacityBlocks": []}, {"Filters": KEY_FILTER})
 
 
-def expect_search(ec2, offerings=OFFERINGS):
+def expect_search(ec2, offerings=None):
     ec2.stub.add_response(
         "describe_capacity_block_offerings",
-        {"CapacityBlockOfferings": offerings},
+        {"CapacityBlockOfferings": OFFERINGS if offerings is None else offerings},
         {
             "InstanceType": "p5.48xlarge",
             "InstanceCount": 2,
@@ -195,8 +195,7 @@ def test_bad_duration_fails_before_search(ec2, run_module):
 def test_purchase_throttled_twice_then_bought_once(ec2, run_module):
     expect_no_existing(ec2)
     expect_search(ec2)
-    for _ in range(2):
-        ec2.stub.add_client_error("purchase_capacity_block", "RequestLimitExceeded", "Request limit exceeded.", 503)
+    ec2.throttle("purchase_capacity_block")
     expect_purchase(ec2)
     result = run_module(module, dict(SEARCH, select="cheapest"))
     assert result["changed"] and result["recovered"] is False

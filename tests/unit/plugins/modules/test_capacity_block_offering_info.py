@@ -78,8 +78,7 @@ def test_bad_input_fails_before_any_call(ec2, run_module):
 
 
 def test_throttled_twice_then_answers(ec2, run_module):
-    for _ in range(2):
-        ec2.stub.add_client_error("describe_capacity_block_offerings", "RequestLimitExceeded", "slow down", 503)
+    ec2.throttle("describe_capacity_block_offerings")
     expect_search(ec2, [[offering("cb-a", 3, "3000.00")]])
     result = run_module(module, ARGS)
     assert [o["capacity_block_offering_id"] for o in result["offerings"]] == ["cb-a"]

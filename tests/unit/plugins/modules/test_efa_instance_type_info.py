@@ -42,8 +42,7 @@ def test_unknown_type_is_named(ec2, run_module):
 
 
 def test_throttled_twice_then_answers(ec2, run_module):
-    for _ in range(2):
-        ec2.stub.add_client_error("describe_instance_types", "RequestLimitExceeded", "Request limit exceeded.", 503)
+    ec2.throttle("describe_instance_types")
     ec2.stub.add_response(
         "describe_instance_types", {"InstanceTypes": [instance_type("t3.large")]}, {"InstanceTypes": ["t3.large"]}
     )

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Run `ansible-test sanity` on this collection.
+#
+# ansible-test needs the collection at .../ansible_collections/nixl_efa/cluster,
+# with the collections it depends on beside it. This copies the tracked and
+# untracked-but-not-ignored files there (so .venv and caches stay out), links
+# amazon.aws and community.aws from the venv's `ansible` bundle, installs the
+# offline get-pip bootstrap ansible-test wants, and runs the tests in
+# ansible-test's own virtual environments (cached under ~/.ansible/test).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/.venv/bin
+python_version=${SANITY_PYTHON:-3.11}
+work=${SANITY_WORKDIR:-${TMPDIR:-/tmp}/nixl_efa-sanity}
+
+site=$("$bin/python" -c 'import ansible_collections.amazon.aws as m, pathlib; print(pathlib.Path(m.__path__[0]).parents[1])')
+pip_version=$("$bin/python" - <<'PY'
+import pathlib, re, ansible_test
+text = (pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py").read_text()
+print(re.search(r"pip='([0-9.]+)'", text).group(1))
+PY
+)
+cache=$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py
+if [ ! -f "$cache" ]; then
+    install -D -m 0644 "$root/tools/get_pip_offline.py" "$cache"
+fi
+
+dest=$work/ansible_collections/nixl_efa/cluster
+rm -rf "$dest"
+mkdir -p "$dest" "$work/ansible_collections/community"
+(cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - --) | tar -xf - -C "$dest"
+ln -sfn "$site/amazon" "$work/ansible_collections/amazon"
+ln -sfn "$site/community/aws" "$work/ansible_collections/community/aws"
+
+cd "$dest"
+export PATH=$bin:$PATH
+exec ansible-test sanity --venv --python "$python_version" --color no "$@"
