@@ -3,6 +3,7 @@
 #   make lint     ruff + ansible-lint (production profile) + changelog fragments
 #   make sanity   ansible-test sanity on a copy under ansible_collections/nixl_efa/cluster
 #   make unit     pytest unit tests (pure logic and every module through botocore's Stubber)
+#   make integration  ansible-playbook runs of the collection (today: the aws action group)
 #   make test     all of the above
 #   make docs     render every module's documentation with ansible-doc (fails on a broken doc)
 SHELL := /bin/bash
@@ -21,7 +22,7 @@ PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: help setup lint sanity unit docs test clean
+.PHONY: help setup lint sanity unit integration docs test clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -51,12 +52,15 @@ sanity: setup
 unit: setup
 	pytest
 
+integration: setup
+	pytest tests/integration
+
 docs: setup
 	@for m in $(MODULES); do \
 		ansible-doc nixl_efa.cluster.$$m >/dev/null || { echo "ansible-doc failed for $$m"; exit 1; }; \
 		echo "ansible-doc nixl_efa.cluster.$$m: ok"; done
 
-test: lint docs sanity unit
+test: lint docs sanity unit integration
 
 clean:
 	rm -rf .collections tests/output .pytest_cache .ruff_cache

@@ -1,5 +1,9 @@
 # -*- coding: utf-8 -*-
-"""DescribeInstanceTypes entries shaped as EC2 returns them, for the unit tests."""
+"""EC2 responses shaped as EC2 returns them, for the unit tests."""
+
+import datetime
+
+UTC = datetime.timezone.utc
 
 # (network cards, MaximumEfaInterfaces, GPU/accelerator, vCPUs, memory MiB), from EC2's
 # published specifications of these types.
@@ -58,3 +62,19 @@ def instance_type(name, interface_types=("interface", "efa", "efa-only"), report
             "TotalGpuMemoryInMiB": count * mib,
         }
     return raw
+
+
+def capacity_block_offering(offering_id, day, fee, zone="us-east-2a"):
+    """A 48-hour, 2 x p5.48xlarge DescribeCapacityBlockOfferings entry starting on 2030-01-<day>."""
+    return {
+        "CapacityBlockOfferingId": offering_id,
+        "InstanceType": "p5.48xlarge",
+        "AvailabilityZone": zone,
+        "InstanceCount": 2,
+        "StartDate": datetime.datetime(2030, 1, day, 11, 30, tzinfo=UTC),
+        "EndDate": datetime.datetime(2030, 1, day + 2, 11, 30, tzinfo=UTC),
+        "CapacityBlockDurationHours": 48,
+        "UpfrontFee": fee,
+        "CurrencyCode": "USD",
+        "Tenancy": "default",
+    }

@@ -2,6 +2,7 @@
 import datetime
 
 from botocore.stub import ANY
+from ec2_data import capacity_block_offering
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import capacity_block as cb
 from ansible_collections.nixl_efa.cluster.plugins.module_utils.ec2_api import NO_RETRY_CONFIG
@@ -20,22 +21,10 @@ SEARCH = {
 }
 
 
-def offering(offering_id, day, fee):
-    return {
-        "CapacityBlockOfferingId": offering_id,
-        "InstanceType": "p5.48xlarge",
-        "AvailabilityZone": "us-east-2a",
-        "InstanceCount": 2,
-        "StartDate": datetime.datetime(2030, 1, day, 11, 30, tzinfo=UTC),
-        "EndDate": datetime.datetime(2030, 1, day + 2, 11, 30, tzinfo=UTC),
-        "CapacityBlockDurationHours": 48,
-        "UpfrontFee": fee,
-        "CurrencyCode": "USD",
-        "Tenancy": "default",
-    }
-
-
-OFFERINGS = [offering("cb-cheap-late", 9, "2500.00"), offering("cb-dear-early", 3, "2950.00")]
+OFFERINGS = [
+    capacity_block_offering("cb-cheap-late", 9, "2500.00"),
+    capacity_block_offering("cb-dear-early", 3, "2950.00"),
+]
 
 
 def reservation(state="payment-pending", fee="2500.0 USD"):
@@ -79,6 +68,24 @@ def expect_purchase(ec2, offering_id="cb-cheap-late"):
         "purchase_capacity_block",
         {"CapacityReservation": reservation()},
         {"CapacityBlockOfferingId": offering_id, "InstancePlatform": "Linux/UNIX", "TagSpecifications": ANY},
+    )
+
+
+def expect_history(ec2, *extensions):
+    """Extension history of the block: (hours, status) pairs."""
+    ec2.stub.add_response(
+        "describe_capacity_block_extension_history",
+        {
+            "CapacityBlockExtensions": [
+                {
+                    "CapacityReservationId": "cr-0123456789abcdef0",
+                    "CapacityBlockExtensionDurationHours": hours,
+                    "CapacityBlockExtensionStatus": status,
+                }
+                for hours, status in extensions
+            ]
+        },
+        {"CapacityReservationIds": ["cr-0123456789abcdef0"]},
     )
 
 
@@ -219,19 +226,7 @@ def test_extension_buys_only_missing_hours(ec2, run_module):
     ec2.stub.add_response(
         "describe_capacity_reservations", {"CapacityReservations": [reservation("active")]}, {"Filters": KEY_FILTER}
     )
-    ec2.stub.add_response(
-        "describe_capacity_block_extension_history",
-        {
-            "CapacityBlockExtensions": [
-                {
-                    "CapacityReservationId": "cr-0123456789abcdef0",
-                    "CapacityBlockExtensionDurationHours": 24,
-                    "CapacityBlockExtensionStatus": "payment-succeeded",
-                }
-            ]
-        },
-        {"CapacityReservationIds": ["cr-0123456789abcdef0"]},
-    )
+    expect_history(ec2, (24, "payment-succeeded"))
     ec2.stub.add_response(
         "describe_capacity_block_extension_offerings",
         {
@@ -266,19 +261,7 @@ def test_extension_rerun_buys_nothing(ec2, run_module):
     ec2.stub.add_response(
         "describe_capacity_reservations", {"CapacityReservations": [reservation("active")]}, {"Filters": KEY_FILTER}
     )
-    ec2.stub.add_response(
-        "describe_capacity_block_extension_history",
-        {
-            "CapacityBlockExtensions": [
-                {
-                    "CapacityReservationId": "cr-0123456789abcdef0",
-                    "CapacityBlockExtensionDurationHours": 48,
-                    "CapacityBlockExtensionStatus": "payment-pending",
-                }
-            ]
-        },
-        {"CapacityReservationIds": ["cr-0123456789abcdef0"]},
-    )
+    expect_history(ec2, (48, "payment-pending"))
     result = run_module(module, {"name": "demo", "extend_hours": 48, "max_upfront_fee": 1500})
     assert result["changed"] is False and result["extension"]["hours_bought"] == 0
 
@@ -287,11 +270,7 @@ def test_extension_above_fee_limit_buys_nothing(ec2, run_module):
     ec2.stub.add_response(
         "describe_capacity_reservations", {"CapacityReservations": [reservation("scheduled")]}, {"Filters": KEY_FILTER}
     )
-    ec2.stub.add_response(
-        "describe_capacity_block_extension_history",
-        {"CapacityBlockExtensions": []},
-        {"CapacityReservationIds": ["cr-0123456789abcdef0"]},
-    )
+    expect_history(ec2)
     ec2.stub.add_response(
         "describe_capacity_block_extension_offerings",
         {
@@ -310,10 +289,6 @@ def test_extension_of_unpaid_block_is_refused(ec2, run_module):
     ec2.stub.add_response(
         "describe_capacity_reservations", {"CapacityReservations": [reservation()]}, {"Filters": KEY_FILTER}
     )
-    ec2.stub.add_response(
-        "describe_capacity_block_extension_history",
-        {"CapacityBlockExtensions": []},
-        {"CapacityReservationIds": ["cr-0123456789abcdef0"]},
-    )
+    expect_history(ec2)
     result = run_module(module, {"name": "demo", "extend_hours": 24, "max_upfront_fee": 1500})
     assert result["failed"] and "is payment-pending; only a scheduled or active block" in result["msg"]

@@ -2,6 +2,7 @@
 import datetime
 
 from botocore.stub import ANY
+from ec2_data import capacity_block_offering
 
 from ansible_collections.nixl_efa.cluster.plugins.modules import capacity_block_offering_info as module
 
@@ -13,21 +14,6 @@ ARGS = {
     "start_date_range": "now",
     "end_date_range": "+30d",
 }
-
-
-def offering(offering_id, day, fee, zone="us-east-2a"):
-    return {
-        "CapacityBlockOfferingId": offering_id,
-        "InstanceType": "p5.48xlarge",
-        "AvailabilityZone": zone,
-        "InstanceCount": 2,
-        "StartDate": datetime.datetime(2030, 1, day, 11, 30, tzinfo=UTC),
-        "EndDate": datetime.datetime(2030, 1, day + 2, 11, 30, tzinfo=UTC),
-        "CapacityBlockDurationHours": 48,
-        "UpfrontFee": fee,
-        "CurrencyCode": "USD",
-        "Tenancy": "default",
-    }
 
 
 def expect_search(ec2, pages):
@@ -48,7 +34,13 @@ def expect_search(ec2, pages):
 
 
 def test_pages_sorted_by_price_with_price_per_instance_hour(ec2, run_module):
-    expect_search(ec2, [[offering("cb-a", 3, "3000.00")], [offering("cb-b", 8, "2400.00", "us-east-2b")]])
+    expect_search(
+        ec2,
+        [
+            [capacity_block_offering("cb-a", 3, "3000.00")],
+            [capacity_block_offering("cb-b", 8, "2400.00", "us-east-2b")],
+        ],
+    )
     result = run_module(module, dict(ARGS, sort="price"))
     assert not result["failed"] and result["changed"] is False
     assert [o["capacity_block_offering_id"] for o in result["offerings"]] == ["cb-b", "cb-a"]
@@ -59,7 +51,14 @@ def test_pages_sorted_by_price_with_price_per_instance_hour(ec2, run_module):
 
 def test_zone_filter_and_start_order(ec2, run_module):
     expect_search(
-        ec2, [[offering("cb-a", 9, "1.00"), offering("cb-b", 2, "9.00"), offering("cb-c", 1, "5.00", "us-east-2c")]]
+        ec2,
+        [
+            [
+                capacity_block_offering("cb-a", 9, "1.00"),
+                capacity_block_offering("cb-b", 2, "9.00"),
+                capacity_block_offering("cb-c", 1, "5.00", "us-east-2c"),
+            ]
+        ],
     )
     result = run_module(module, dict(ARGS, availability_zone="us-east-2a"))
     assert [o["capacity_block_offering_id"] for o in result["offerings"]] == ["cb-b", "cb-a"]
@@ -79,7 +78,7 @@ def test_bad_input_fails_before_any_call(ec2, run_module):
 
 def test_throttled_twice_then_answers(ec2, run_module):
     ec2.throttle("describe_capacity_block_offerings")
-    expect_search(ec2, [[offering("cb-a", 3, "3000.00")]])
+    expect_search(ec2, [[capacity_block_offering("cb-a", 3, "3000.00")]])
     result = run_module(module, ARGS)
     assert [o["capacity_block_offering_id"] for o in result["offerings"]] == ["cb-a"]
     assert len(ec2.sleeps) == 2

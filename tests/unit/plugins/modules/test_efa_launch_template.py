@@ -53,6 +53,19 @@ def expect_lookups(ec2, itype, exists=None):
         )
 
 
+def expect_create(ec2, tag_specifications=ANY):
+    ec2.stub.add_response(
+        "create_launch_template",
+        {"LaunchTemplate": template()},
+        {
+            "LaunchTemplateName": "nodes",
+            "LaunchTemplateData": ANY,
+            "VersionDescription": ANY,
+            "TagSpecifications": tag_specifications,
+        },
+    )
+
+
 def expect_version(ec2, data):
     ec2.stub.add_response(
         "describe_launch_template_versions",
@@ -77,18 +90,7 @@ def expect_version(ec2, data):
 )
 def test_creates_template_with_one_efa_interface_per_card(ec2, run_module, itype, cards, volume):
     expect_lookups(ec2, itype)
-    ec2.stub.add_response(
-        "create_launch_template",
-        {"LaunchTemplate": template()},
-        {
-            "LaunchTemplateName": "nodes",
-            "LaunchTemplateData": ANY,
-            "VersionDescription": ANY,
-            "TagSpecifications": [
-                {"ResourceType": "launch-template", "Tags": [{"Key": "nixl-efa:cluster", "Value": "demo"}]}
-            ],
-        },
-    )
+    expect_create(ec2, [{"ResourceType": "launch-template", "Tags": [{"Key": "nixl-efa:cluster", "Value": "demo"}]}])
     result = run_module(module, dict(ARGS, instance_type=itype, efa_only_secondary=True))
     assert not result["failed"] and result["changed"]
     sent = ec2.params("CreateLaunchTemplate")[0]["LaunchTemplateData"]
@@ -157,11 +159,7 @@ def test_capacity_block_needs_reservation(run_module, ec2):
 
 def test_capacity_block_template(ec2, run_module):
     expect_lookups(ec2, "p5.48xlarge")
-    ec2.stub.add_response(
-        "create_launch_template",
-        {"LaunchTemplate": template()},
-        {"LaunchTemplateName": "nodes", "LaunchTemplateData": ANY, "VersionDescription": ANY, "TagSpecifications": ANY},
-    )
+    expect_create(ec2)
     result = run_module(
         module, dict(ARGS, instance_type="p5.48xlarge", market_type="capacity-block", capacity_reservation_id="cr-0123")
     )
@@ -175,11 +173,7 @@ def test_capacity_block_template(ec2, run_module):
 
 def test_volume_below_80_percent_warns(ec2, run_module):
     expect_lookups(ec2, "p5.48xlarge")
-    ec2.stub.add_response(
-        "create_launch_template",
-        {"LaunchTemplate": template()},
-        {"LaunchTemplateName": "nodes", "LaunchTemplateData": ANY, "VersionDescription": ANY, "TagSpecifications": ANY},
-    )
+    expect_create(ec2)
     result = run_module(module, dict(ARGS, instance_type="p5.48xlarge", volume_size=500))
     assert any("below 80% of the 1000 GB recommended" in w for w in result["warnings"])
     assert (
