@@ -141,9 +141,12 @@ def normalize_template_data(data):
             nics, key=lambda n: (n.get("NetworkCardIndex", 0), n.get("DeviceIndex", 0))
         )
     if "TagSpecifications" in result:
+        # Tags of the template itself are not template data; some EC2 implementations
+        # (moto) echo them there, so they are left out of the comparison.
         specs = [
             {"ResourceType": s.get("ResourceType"), "Tags": sorted(s.get("Tags", []), key=lambda t: t["Key"])}
             for s in result["TagSpecifications"]
+            if s.get("ResourceType") != "launch-template"
         ]
         result["TagSpecifications"] = sorted(specs, key=lambda s: s["ResourceType"] or "")
     if "BlockDeviceMappings" in result:
