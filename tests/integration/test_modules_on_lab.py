@@ -61,44 +61,32 @@ CAPACITY = """
         end_date_range: +10d
         sort: price
       register: search
-    - name: Buy (check mode)
-      nixl_efa.cluster.capacity_block:
-        name: lab-demo
-        instance_type: p5.48xlarge
-        instance_count: 2
-        duration_hours: 48
-        start_date_range: now
-        end_date_range: +10d
-        select: cheapest
-        max_upfront_fee: 3000
-      check_mode: true
-      register: preview
-    - name: Blocks after the preview
-      nixl_efa.cluster.capacity_block_info:
-        name: lab-demo
-      register: after_preview
-    - name: Buy
-      nixl_efa.cluster.capacity_block:
-        name: lab-demo
-        instance_type: p5.48xlarge
-        instance_count: 2
-        duration_hours: 48
-        start_date_range: now
-        end_date_range: +10d
-        select: cheapest
-        max_upfront_fee: 3000
-      register: bought
-    - name: Buy again
-      nixl_efa.cluster.capacity_block:
-        name: lab-demo
-        instance_type: p5.48xlarge
-        instance_count: 2
-        duration_hours: 48
-        start_date_range: now
-        end_date_range: +10d
-        select: cheapest
-        max_upfront_fee: 3000
-      register: again
+    - name: The same purchase, three times
+      module_defaults:
+        nixl_efa.cluster.capacity_block:
+          name: lab-demo
+          instance_type: p5.48xlarge
+          instance_count: 2
+          duration_hours: 48
+          start_date_range: now
+          end_date_range: +10d
+          select: cheapest
+          max_upfront_fee: 3000
+      block:
+        - name: Buy (check mode)
+          nixl_efa.cluster.capacity_block:
+          check_mode: true
+          register: preview
+        - name: Blocks after the preview
+          nixl_efa.cluster.capacity_block_info:
+            name: lab-demo
+          register: after_preview
+        - name: Buy
+          nixl_efa.cluster.capacity_block:
+          register: bought
+        - name: Buy again
+          nixl_efa.cluster.capacity_block:
+          register: again
     - name: Blocks after the purchase
       nixl_efa.cluster.capacity_block_info:
         name: lab-demo
