@@ -2,10 +2,10 @@
 #   make setup    .venv with everything pinned in requirements.txt (collections from the `ansible` bundle)
 #   make lint     ruff + ansible-lint (production profile) + changelog fragments
 #   make sanity   ansible-test sanity on a copy under ansible_collections/nixl_efa/cluster
-#   make unit     pytest unit tests (pure logic and every module through botocore's Stubber)
-#   make integration  ansible-playbook runs of the collection (today: the aws action group)
-#   make test     all of the above
 #   make docs     render every module's documentation with ansible-doc (fails on a broken doc)
+#   make unit     pytest unit tests (pure logic and every module through botocore's Stubber)
+#   make integration  ansible-playbook runs of the modules against the lab's local AWS
+#   make test     all of the above
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 

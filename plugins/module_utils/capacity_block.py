@@ -9,10 +9,6 @@ No AWS calls here. PurchaseCapacityBlock takes no ClientToken, so every guard
 that keeps a re-run or a typo from spending money lives here and is unit tested.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import datetime
 import re
 from decimal import Decimal

@@ -10,10 +10,6 @@ results with botocore's paginators, and turns botocore errors into
 AnsibleEC2Error with a message saying what was being done, the amazon.aws way.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import random
 import time
 

@@ -9,10 +9,6 @@ Everything here works on the data DescribeInstanceTypes returns, so no list of
 EFA-capable types is kept in this collection: EC2 is the authority.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 # Root volume sizes (GB) recommended per instance type by the system this
 # collection replaces: room for the DLAMI, CUDA, model weights and caches.
 RECOMMENDED_VOLUME_SIZES = {

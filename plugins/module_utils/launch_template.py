@@ -8,10 +8,6 @@
 No AWS calls here; efa_launch_template feeds it what EC2 returned.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import base64
 
 # Resources launched from the template get the template's tags too.

@@ -4,10 +4,6 @@
 # Copyright: Contributors to the nixl_efa.cluster project
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 DOCUMENTATION = r"""
 ---
 module: efa_launch_template

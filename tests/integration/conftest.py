@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
-"""Start the lab's local AWS (moto plus the stand-ins in tests/lab/moto_lab.py) on loopback."""
+"""Integration fixtures: the lab's local AWS on loopback, and an ansible-playbook runner.
 
+The local AWS is moto plus the stand-ins in tests/lab/moto_lab.py.
+"""
+
+import json
 import os
 import pathlib
 import socket
@@ -46,3 +50,28 @@ def lab_aws(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def run_playbook(tmp_path):
+    """Run a playbook on localhost with this checkout's ansible.cfg; return what it wrote to `report`.
+
+    The playbook ends by writing its findings as JSON to the path in the `report` variable.
+    """
+
+    def run(text, env=None):
+        path = tmp_path / "play.yml"
+        path.write_text(text)
+        report = tmp_path / "report.json"
+        environ = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), **(env or {}))
+        for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            environ.pop(name, None)
+        result = subprocess.run(
+            [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+             "-e", f"ansible_python_interpreter={sys.executable}", "-e", f"report={report}", str(path)],
+            cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        return json.loads(report.read_text())
+
+    return run

@@ -7,13 +7,6 @@ not connect to exactly that endpoint, which proves the defaults were applied (wi
 the modules fail asking for a region instead).
 """
 
-import json
-import os
-import pathlib
-import subprocess
-import sys
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 ENDPOINT = "http://127.0.0.1:9"
 
 PLAYBOOK = f"""
@@ -44,26 +37,8 @@ PLAYBOOK = f"""
 """
 
 
-def test_group_module_defaults_reach_every_aws_module(tmp_path):
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(PLAYBOOK)
-    report = tmp_path / "report.json"
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), AWS_MAX_ATTEMPTS="1", AWS_RETRY_MODE="standard")
-    env.pop("AWS_REGION", None)
-    env.pop("AWS_DEFAULT_REGION", None)
-    run = subprocess.run(
-        [
-            str(pathlib.Path(sys.executable).parent / "ansible-playbook"),
-            "-i", "localhost,",
-            "-c", "local",
-            "-e", f"ansible_python_interpreter={sys.executable}",
-            "-e", f"report={report}",
-            str(playbook),
-        ],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
-    results = json.loads(report.read_text())
+def test_group_module_defaults_reach_every_aws_module(run_playbook):
+    results = run_playbook(PLAYBOOK, env={"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"})
     for name in ("ours", "theirs"):
         result = results[name]
         assert result["failed"], result

@@ -7,22 +7,16 @@ re-run reports no change.
 """
 
 import json
-import os
-import pathlib
-import subprocess
-import sys
 
 import boto3
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 REGION = "us-east-2"
 
 
-def playbook(tmp_path, url, tasks):
-    path = tmp_path / "play.yml"
-    path.write_text(
-        f"""
+def lab_play(url, tasks):
+    """A localhost play whose AWS modules all reach the lab through the action group."""
+    return f"""
 - name: Lab run
   hosts: localhost
   gather_facts: false
@@ -37,18 +31,12 @@ def playbook(tmp_path, url, tasks):
     - name: Report
       ansible.builtin.copy:
         content: "{{{{ out | to_json }}}}"
-        dest: "{tmp_path / "out.json"}"
+        dest: "{{{{ report }}}}"
         mode: "0600"
 """
-    )
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), AWS_MAX_ATTEMPTS="2")
-    run = subprocess.run(
-        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         "-e", f"ansible_python_interpreter={sys.executable}", str(path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
-    return json.loads((tmp_path / "out.json").read_text())
+
+
+LAB_ENV = {"AWS_MAX_ATTEMPTS": "2"}
 
 
 CAPACITY = """
@@ -98,8 +86,8 @@ CAPACITY = """
 """
 
 
-def test_capacity_block_flow_buys_once(lab_aws, tmp_path):
-    out = playbook(tmp_path, lab_aws, CAPACITY)
+def test_capacity_block_flow_buys_once(lab_aws, run_playbook):
+    out = run_playbook(lab_play(lab_aws, CAPACITY), LAB_ENV)
     offerings = out["search"]["offerings"]
     assert len(offerings) == 9
     assert [o["upfront_fee"] for o in offerings] == sorted(o["upfront_fee"] for o in offerings)
@@ -129,7 +117,7 @@ def network(lab_aws):
     return {"subnet": subnet["SubnetId"], "group": group, "image": image}
 
 
-def test_launch_template_twice_changes_once(lab_aws, network, tmp_path):
+def test_launch_template_twice_changes_once(lab_aws, network, run_playbook):
     task = f"""
     - name: Template
       nixl_efa.cluster.efa_launch_template:
@@ -147,11 +135,11 @@ def test_launch_template_twice_changes_once(lab_aws, network, tmp_path):
       ansible.builtin.set_fact:
         out: "{{{{ template }}}}"
 """
-    first = playbook(tmp_path, lab_aws, task)
+    first = run_playbook(lab_play(lab_aws, task), LAB_ENV)
     assert first["changed"]
     nics = first["template"]["network_interfaces"]
     assert len(nics) == first["instance_type_info"]["max_efa_interfaces"] > 1
     assert (nics[0]["device_index"], nics[0]["interface_type"]) == (0, "efa")
-    second = playbook(tmp_path, lab_aws, task)
+    second = run_playbook(lab_play(lab_aws, task), LAB_ENV)
     assert second["changed"] is False, json.dumps(second["diff"], indent=1, sort_keys=True)
     assert second["template"]["latest_version"] == 1
