@@ -89,7 +89,7 @@ CAPACITY = """
 def test_capacity_block_flow_buys_once(lab_aws, run_playbook):
     out = run_playbook(lab_play(lab_aws, CAPACITY), LAB_ENV)
     offerings = out["search"]["offerings"]
-    assert len(offerings) == 9
+    assert len(offerings) == 12  # the lab's catalogue: starting now and in 1, 3 and 7 days, in three zones
     assert [o["upfront_fee"] for o in offerings] == sorted(o["upfront_fee"] for o in offerings)
     cheapest = offerings[0]
     assert out["preview"]["changed"] and out["preview"]["offering"] == cheapest

@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+"""Lab stand-ins for SSM APIs moto 5.2 lacks, and the public AMI parameters this collection reads.
+
+Kept under tests/ and never shipped; moto_lab.py installs them before the server starts.
+
+- DescribeInstanceInformation: moto has no SSM agent. The stand-in models "the agent registered
+  because the instance profile allows it": every moto EC2 instance of the same account and
+  region that is running AND has an IAM instance profile is a managed node, PingStatus Online;
+  any other instance is absent.
+- StartSession / TerminateSession: what the amazon.aws.aws_ssm connection calls before it runs
+  its session plugin (see ../shared/NOTES.md). Only a managed node can be a target. The
+  StreamUrl points back at the lab on loopback; nothing there speaks the data channel, the lab's
+  session plugin stand-in does not use it.
+- Public parameters (PUBLIC_AMI_PARAMETERS) under /aws/service/..., registered in a region the
+  first time a parameter call there may read them. Each names an image moto ships in every
+  region (moto's amis.json), found by image name, so the value is the same on every run.
+"""
+
+import datetime
+import secrets
+
+from lab_capacity import LabError
+from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
+from moto.ssm.models import Parameter
+from moto.ssm.models import ParameterDict
+
+# Public SSM parameters the collection resolves to AMI ids.
+PUBLIC_AMI_PARAMETERS = (
+    "/aws/service/deeplearning/ami/x86_64/oss-nvidia-driver-gpu-pytorch-2.7-ubuntu-22.04/latest/ami-id",
+    "/aws/service/neuron/dlami/multi-framework/ubuntu-22.04/latest/image_id",
+    "/aws/service/neuron/dlami/multi-framework/ubuntu-24.04/latest/image_id",
+)
+# Image (by name, from moto's own x86_64 Ubuntu images present in every region) each one points to.
+PUBLIC_AMI_IMAGE_NAMES = {
+    PUBLIC_AMI_PARAMETERS[0]: "Deep Learning AMI Ubuntu Linux - 2.4_Oct2017",
+    PUBLIC_AMI_PARAMETERS[1]: "Ubuntu CUDA9 DLAMI with MXNet/TF/Caffe2",
+    PUBLIC_AMI_PARAMETERS[2]: "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-20170721",
+}
+AGENT_VERSION = "3.3.2299.0"
+PLATFORM = {"PlatformType": "Linux", "PlatformName": "Ubuntu", "PlatformVersion": "22.04"}
+
+_sessions = {}
+_ORIGINALS = {}
+
+
+# Managed nodes ------------------------------------------------------------------
+
+
+def _iam_role(response, profile_arn):
+    from moto.iam.models import iam_backends  # noqa: PLC0415
+
+    try:
+        profile = iam_backends[response.current_account][response.partition].get_instance_profile_by_arn(profile_arn)
+        return profile.roles[0].name if profile.roles else None
+    except Exception:  # the profile was deleted since: no role to report
+        return None
+
+
+def managed_nodes(response):
+    """InstanceInformation of each managed node: running instances with an instance profile."""
+    backend = ec2_backends[response.current_account][response.region]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    nodes = []
+    for instance in backend.all_instances():
+        profile = instance.iam_instance_profile
+        if instance.state != "running" or not profile:
+            continue
+        node = {
+            "InstanceId": instance.id,
+            "PingStatus": "Online",
+            "LastPingDateTime": now,
+            "AgentVersion": AGENT_VERSION,
+            "IsLatestVersion": True,
+            **PLATFORM,
+            "ResourceType": "EC2Instance",
+            "IPAddress": instance.private_ip_address,
+            "ComputerName": instance.private_dns_name,
+            "SourceId": instance.id,
+            "SourceType": "AWS::EC2::Instance",
+            "tags": {t["key"]: t["value"] for t in instance.get_tags()},
+        }
+        role = _iam_role(response, profile.get("Arn"))
+        if role:
+            node["IamRole"] = role
+        nodes.append(node)
+    return nodes
+
+
+_FILTER_FIELDS = {
+    "InstanceIds": "InstanceId",
+    "PingStatus": "PingStatus",
+    "PlatformTypes": "PlatformType",
+    "ResourceType": "ResourceType",
+    "AgentVersion": "AgentVersion",
+    "IamRole": "IamRole",
+}
+
+
+def _node_filters(response):
+    legacy = response._get_param("InstanceInformationFilterList") or []
+    filters = [(f.get("key"), f.get("valueSet") or []) for f in legacy]
+    filters += [(f.get("Key"), f.get("Values") or []) for f in response._get_param("Filters") or []]
+    for key, _values in filters:
+        if key not in _FILTER_FIELDS and not str(key).startswith("tag:"):
+            raise LabError("InvalidInstanceInformationFilterValue", f"The filter key {key} is not supported.")
+    return filters
+
+
+def _node_matches(node, filters):
+    for key, values in filters:
+        value = node["tags"].get(key[4:]) if str(key).startswith("tag:") else node.get(_FILTER_FIELDS[key])
+        if value not in values:
+            return False
+    return True
+
+
+def describe_instance_information(self):
+    filters = _node_filters(self)
+    nodes = [n for n in managed_nodes(self) if _node_matches(n, filters)]
+    start = int(self._get_param("NextToken") or 0)
+    size = int(self._get_param("MaxResults") or 50)
+    page = nodes[start : start + size]
+    result = {"InstanceInformationList": [{k: v for k, v in n.items() if k != "tags"} for n in page]}
+    if start + size < len(nodes):
+        result["NextToken"] = str(start + size)
+    return ActionResult(result)
+
+
+# Sessions -----------------------------------------------------------------------
+
+
+def start_session(self):
+    target = self._get_param("Target")
+    if target not in {n["InstanceId"] for n in managed_nodes(self)}:
+        raise LabError("TargetNotConnected", f"{target} is not connected.")
+    session_id = f"lab-{secrets.token_hex(9)}"
+    host = self.headers.get("Host") or "127.0.0.1"
+    _sessions[session_id] = {"Target": target, "Status": "Connected"}
+    return ActionResult(
+        {
+            "SessionId": session_id,
+            "TokenValue": secrets.token_urlsafe(48),
+            "StreamUrl": f"ws://{host}/lab/ssmmessages/v1/data-channel/{session_id}?role=publish_subscribe",
+        }
+    )
+
+
+def terminate_session(self):
+    session_id = self._get_param("SessionId")
+    if session_id in _sessions:
+        _sessions[session_id]["Status"] = "Terminated"
+    return ActionResult({"SessionId": session_id})
+
+
+# Public AMI parameters ----------------------------------------------------------
+
+
+def _image_id(account_id, region, image_name):
+    backend = ec2_backends[account_id][region]
+    for image_id, image in sorted(backend.amis.items()):
+        if image.name == image_name:
+            return image_id
+    return None
+
+
+def _check_loading_status(self, key):
+    """ParameterDict._check_loading_status, plus the lab's public AMI parameters on first use in a region."""
+    _ORIGINALS["check_loading_status"](self, key)
+    key = str(key or "")
+    if getattr(self, "lab_public_amis_loaded", False) or not any(n.startswith(key) for n in PUBLIC_AMI_PARAMETERS):
+        return
+    self.lab_public_amis_loaded = True
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for name in PUBLIC_AMI_PARAMETERS:
+        image_id = _image_id(self.account_id, self.region_name, PUBLIC_AMI_IMAGE_NAMES[name])
+        if image_id is None:  # moto's default images are switched off (MOTO_EC2_LOAD_DEFAULT_AMIS=false)
+            continue
+        if dict.get(self, name):
+            continue
+        super(ParameterDict, self).__getitem__(name).append(
+            Parameter(
+                account_id=self.account_id,
+                name=name,
+                value=image_id,
+                parameter_type="String",
+                description=None,
+                allowed_pattern=None,
+                keyid=None,
+                last_modified_date=now,
+                version=1,
+                data_type="text",
+            )
+        )
+
+
+STAND_INS = (describe_instance_information, start_session, terminate_session)
+
+
+def install():
+    """Adds the SSM stand-ins to moto's SSM responses and the public parameters to its store (idempotent)."""
+    from moto.ssm.responses import SimpleSystemManagerResponse  # noqa: PLC0415
+
+    for func in STAND_INS:
+        setattr(SimpleSystemManagerResponse, func.__name__, func)
+    _ORIGINALS.setdefault("check_loading_status", ParameterDict._check_loading_status)
+    ParameterDict._check_loading_status = _check_loading_status
