@@ -11,7 +11,8 @@ version_added: 0.1.0
 short_description: List EC2 Capacity Blocks, their reservations and their status
 description:
   - Lists capacity block reservations (C(DescribeCapacityReservations), reservations of type
-    C(capacity-block) only), the capacity blocks they belong to (C(DescribeCapacityBlocks)) and
+    C(capacity-block) only, unless named in O(capacity_reservation_ids)), the capacity
+    blocks they belong to (C(DescribeCapacityBlocks)) and
     the blocks' health (C(DescribeCapacityBlockStatus)).
   - Filter by reservation id, block id, purchase key, tags and state. With no filter, every
     capacity block reservation of the account in the region is listed.
@@ -20,7 +21,9 @@ author:
 options:
   capacity_reservation_ids:
     description:
-      - Reservation ids to describe.
+      - Reservation ids to describe. A reservation named here is returned whatever its type,
+        so an On-Demand Capacity Reservation can be read too (its C(reservation_type) says
+        V(default)).
     type: list
     elements: str
     default: []
@@ -83,6 +86,11 @@ capacity_reservations:
       type: str
     instance_type:
       description: Instance type.
+      type: str
+    reservation_type:
+      description:
+        - V(capacity-block), or V(default) for an On-Demand Capacity Reservation named in
+          O(capacity_reservation_ids).
       type: str
     total_instance_count:
       description: Instances reserved.
@@ -236,7 +244,7 @@ def main():
             reservations = [
                 r
                 for r in ec2_api.describe_capacity_reservations(client, **request)
-                if r.get("ReservationType") == "capacity-block"
+                if r.get("ReservationType") == "capacity-block" or r["CapacityReservationId"] in reservation_ids
             ]
         reservations.sort(key=lambda r: str(r.get("CreateDate") or ""))
 

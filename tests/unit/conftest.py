@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
-"""Shared fixtures: the collection on sys.path, module runner, and a stubbed EC2 client.
+"""Shared fixtures: the collection on sys.path, module runner, and stubbed EC2 and SSM clients.
 
-Every EC2 request a module makes goes through botocore's Stubber, which checks
-each request against the real EC2 service model shipped with botocore.
+Every AWS request a module makes goes through botocore's Stubber, which checks
+each request against the real service model shipped with botocore.
 """
 
 import os
@@ -68,11 +68,10 @@ def run_module(monkeypatch):
     return run
 
 
-@pytest.fixture
-def ec2(monkeypatch):
-    """A real botocore EC2 client behind a Stubber, handed to every module.client() call."""
+def _stubbed(monkeypatch, service, throttling_code, throttling_status):
+    """A real botocore client for service behind a Stubber, handed to every module.client() call."""
     client = botocore.session.get_session().create_client(
-        "ec2", region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="not-a-secret"
+        service, region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="not-a-secret"
     )
     stub = Stubber(client)
     state = types.SimpleNamespace(stub=stub, client=client, connections=[], sleeps=[], requests=[])
@@ -80,13 +79,13 @@ def ec2(monkeypatch):
     def record(params, model, **kwargs):
         state.requests.append((model.name, params))
 
-    client.meta.events.register("provide-client-params.ec2.*", record)
+    client.meta.events.register(f"provide-client-params.{service}.*", record)
     state.calls = lambda: [name for name, params in state.requests]
 
     def throttle(operation, times=2):
-        """Answer the next `times` calls of operation with EC2's throttling error."""
+        """Answer the next `times` calls of operation with the service's throttling error."""
         for attempt in range(times):
-            stub.add_client_error(operation, "RequestLimitExceeded", f"Request limit exceeded ({attempt + 1})", 503)
+            stub.add_client_error(operation, throttling_code, f"Rate exceeded ({attempt + 1})", throttling_status)
 
     state.throttle = throttle
     state.params = lambda op: [params for name, params in state.requests if name == op]
@@ -97,7 +96,24 @@ def ec2(monkeypatch):
 
     monkeypatch.setattr(aws_modules, "boto3_conn", fake_conn)
     monkeypatch.setattr(time, "sleep", state.sleeps.append)
-    stub.activate()
+    return state
+
+
+@pytest.fixture
+def ec2(monkeypatch):
+    """A stubbed EC2 client; every request is checked against the EC2 model shipped with botocore."""
+    state = _stubbed(monkeypatch, "ec2", "RequestLimitExceeded", 503)
+    state.stub.activate()
     yield state
-    stub.deactivate()
-    stub.assert_no_pending_responses()
+    state.stub.deactivate()
+    state.stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def ssm(monkeypatch):
+    """A stubbed Systems Manager client, like ec2."""
+    state = _stubbed(monkeypatch, "ssm", "ThrottlingException", 400)
+    state.stub.activate()
+    yield state
+    state.stub.deactivate()
+    state.stub.assert_no_pending_responses()

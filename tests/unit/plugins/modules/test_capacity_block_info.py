@@ -109,3 +109,16 @@ def test_nothing_found(ec2, run_module):
     result = run_module(module, {"tags": {"team": "ml"}})
     assert result["capacity_reservations"] == [] and result["capacity_blocks"] == []
     assert ec2.calls() == ["DescribeCapacityReservations"]
+
+
+def test_a_reservation_named_by_id_is_returned_whatever_its_type(ec2, run_module):
+    ec2.stub.add_response(
+        "describe_capacity_reservations",
+        {"CapacityReservations": [reservation("cr-odcr", None, kind="default")]},
+        {"CapacityReservationIds": ["cr-odcr"], "Filters": []},
+    )
+    result = run_module(module, {"capacity_reservation_ids": ["cr-odcr"]})
+    assert [(r["capacity_reservation_id"], r["reservation_type"]) for r in result["capacity_reservations"]] == [
+        ("cr-odcr", "default")
+    ]
+    assert result["capacity_blocks"] == []

@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+import datetime
+
+from ansible_collections.nixl_efa.cluster.plugins.modules import ssm_managed_node_info as module
+
+PING = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+def node(iid, status="Online"):
+    return {
+        "InstanceId": iid,
+        "PingStatus": status,
+        "LastPingDateTime": PING,
+        "AgentVersion": "3.3.4793.0",
+        "PlatformType": "Linux",
+        "PlatformName": "Ubuntu",
+        "ResourceType": "EC2Instance",
+        "IPAddress": "10.0.200.10",
+    }
+
+
+def ids_filter(*ids):
+    return {"Filters": [{"Key": "InstanceIds", "Values": list(ids)}]}
+
+
+def test_lists_nodes_snake_case_with_not_online(ssm, run_module):
+    ssm.stub.add_response(
+        "describe_instance_information",
+        {"InstanceInformationList": [node("i-1"), node("i-2", "ConnectionLost")]},
+        ids_filter("i-1", "i-2", "i-3"),
+    )
+    result = run_module(module, {"instance_ids": ["i-1", "i-2", "i-3"]})
+    assert result["changed"] is False
+    assert [n["instance_id"] for n in result["managed_nodes"]] == ["i-1", "i-2"]
+    assert result["managed_nodes"][0]["last_ping_date_time"] == "2026-11-25T12:00:00+00:00"
+    assert result["managed_nodes"][0]["ip_address"] == "10.0.200.10"
+    assert result["not_online"] == ["i-2", "i-3"]
+
+
+def test_follows_next_token(ssm, run_module):
+    first = {"InstanceInformationList": [node("i-1")], "NextToken": "t"}
+    ssm.stub.add_response("describe_instance_information", first, {})
+    second = {"InstanceInformationList": [node("i-2")]}
+    ssm.stub.add_response("describe_instance_information", second, {"NextToken": "t"})
+    result = run_module(module, {})
+    assert [n["instance_id"] for n in result["managed_nodes"]] == ["i-1", "i-2"]
+    assert result["not_online"] == []
+
+
+def test_wait_polls_through_a_waiter_until_all_online(ssm, run_module):
+    ssm.stub.add_response("describe_instance_information", {"InstanceInformationList": []}, ids_filter("i-1", "i-2"))
+    ssm.stub.add_response(
+        "describe_instance_information", {"InstanceInformationList": [node("i-1")]}, ids_filter("i-1", "i-2")
+    )
+    both = {"InstanceInformationList": [node("i-1"), node("i-2")]}
+    ssm.stub.add_response("describe_instance_information", both, ids_filter("i-1", "i-2"))
+    ssm.stub.add_response("describe_instance_information", both, ids_filter("i-1", "i-2"))
+    result = run_module(module, {"instance_ids": ["i-1", "i-2"], "wait": True, "wait_delay": 7})
+    assert result["failed"] is False
+    assert result["not_online"] == []
+    # Two polls found too few nodes; the waiter slept its delay after each.
+    assert ssm.sleeps == [7, 7]
+
+
+def test_wait_times_out_naming_the_missing_nodes_and_the_causes(ssm, run_module):
+    # Three polls of the waiter (30 s / 10 s), then the describe that names the missing node.
+    for response in [{"InstanceInformationList": [node("i-1")]}] * 4:
+        ssm.stub.add_response("describe_instance_information", response, ids_filter("i-1", "i-2"))
+    result = run_module(module, {"instance_ids": ["i-1", "i-2"], "wait": True, "wait_timeout": 30, "wait_delay": 10})
+    assert result["failed"] is True
+    assert "1 of 2 nodes did not come Online" in result["msg"]
+    assert "i-2" in result["msg"] and "AmazonSSMManagedInstanceCore" in result["msg"]
+    assert result["not_online"] == ["i-2"]
+
+
+def test_wait_needs_instance_ids(ssm, run_module):
+    result = run_module(module, {"wait": True})
+    assert result["failed"] is True
+    assert "needs instance_ids" in result["msg"]
+    assert ssm.calls() == []
