@@ -2,10 +2,12 @@
 #   make setup    .venv with everything pinned in requirements.txt (collections from the `ansible` bundle)
 #   make lint     ruff + ansible-lint (production profile) + changelog fragments
 #   make sanity   ansible-test sanity on a copy under ansible_collections/nixl_efa/cluster
-#   make docs     render every module's documentation with ansible-doc (fails on a broken doc)
+#   make docs     render every module's and filter's documentation with ansible-doc (fails on a broken doc)
 #   make unit     pytest unit tests (pure logic and every module through botocore's Stubber)
-#   make integration  ansible-playbook runs of the modules against the lab's local AWS
+#   make integration  ansible-playbook runs of the modules and playbooks against the lab's local AWS
 #   make test     all of the above
+#   make lab-up   the lab's local AWS (moto + tests/lab stand-ins) in the background on 127.0.0.1:$LAB_PORT (5055)
+#   make lab-down stop it
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -14,6 +16,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 COLLECTION_LINK := .collections/ansible_collections/nixl_efa/cluster
 MODULES := $(sort $(basename $(notdir $(wildcard plugins/modules/*.py))))
+FILTERS := $(sort $(basename $(notdir $(wildcard plugins/filter/*.yml))))
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
@@ -22,7 +25,7 @@ PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: help setup lint sanity unit integration docs test clean
+.PHONY: help setup lint sanity unit integration docs test clean lab-up lab-down
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -59,8 +62,56 @@ docs: setup
 	@for m in $(MODULES); do \
 		ansible-doc nixl_efa.cluster.$$m >/dev/null || { echo "ansible-doc failed for $$m"; exit 1; }; \
 		echo "ansible-doc nixl_efa.cluster.$$m: ok"; done
+	@for f in $(FILTERS); do \
+		ansible-doc -t filter nixl_efa.cluster.$$f >/dev/null || { echo "ansible-doc failed for filter $$f"; exit 1; }; \
+		echo "ansible-doc -t filter nixl_efa.cluster.$$f: ok"; done
 
 test: lint docs sanity unit integration
 
 clean:
 	rm -rf .collections tests/output .pytest_cache .ruff_cache
+
+# The lab's local AWS for manual runs: tests/lab/moto_lab.py on loopback, pid and log in .lab/.
+# LAB_THROTTLE_SHARE (0 to 1) in the environment throttles that share of its API calls.
+LAB_PORT ?= 5055
+LAB_WAIT ?= 60
+LAB_DIR := .lab
+LAB_PID := $(LAB_DIR)/moto.pid
+LAB_LOG := $(LAB_DIR)/moto.log
+LAB_URL = http://127.0.0.1:$(LAB_PORT)
+# True when the pid file names a running lab server (not a stale pid since reused by another process).
+LAB_RUNNING = [ -s $(LAB_PID) ] && ps -p "$$(cat $(LAB_PID))" -o args= 2>/dev/null | grep -q moto_lab.py
+LAB_ANSWERS = $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+	$(LAB_URL)/moto-api/ 2>/dev/null
+
+lab-up: setup
+	@mkdir -p $(LAB_DIR)
+	@if $(LAB_RUNNING); then \
+		echo "The lab is already running (pid $$(cat $(LAB_PID)), log $(LAB_LOG))"; \
+	elif $(LAB_ANSWERS); then \
+		echo "Something else already answers on $(LAB_URL); choose another LAB_PORT"; exit 1; \
+	else \
+		MOTO_IAM_LOAD_MANAGED_POLICIES=true nohup $(BIN)/python tests/lab/moto_lab.py -H 127.0.0.1 -p $(LAB_PORT) \
+			>$(LAB_LOG) 2>&1 </dev/null & pid=$$!; echo $$pid >$(LAB_PID); \
+		deadline=$$(( $$(date +%s) + $(LAB_WAIT) )); \
+		until $(LAB_ANSWERS); do \
+			if ! kill -0 $$pid 2>/dev/null || [ $$(date +%s) -ge $$deadline ]; then \
+				echo "The lab did not come up (it exited, or did not answer within $(LAB_WAIT) s); $(LAB_LOG):"; tail -n 20 $(LAB_LOG); \
+				kill $$pid 2>/dev/null; rm -f $(LAB_PID); exit 1; \
+			fi; \
+			sleep 0.2; \
+		done; \
+		echo "The lab is up (pid $$pid, log $(LAB_LOG))"; \
+	fi
+	@echo "export AWS_ENDPOINT_URL=$(LAB_URL) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1"
+
+lab-down:
+	@if $(LAB_RUNNING); then \
+		pid=$$(cat $(LAB_PID)); kill $$pid; \
+		for i in $$(seq 1 100); do kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
+		if kill -0 $$pid 2>/dev/null; then echo "The lab (pid $$pid) did not stop"; exit 1; fi; \
+		echo "The lab (pid $$pid) is stopped"; \
+	else \
+		echo "The lab is not running"; \
+	fi
+	@rm -f $(LAB_PID)

@@ -333,13 +333,13 @@ def _money(value, currency):
 def offering_table(offerings):
     """Offerings (as summarize_offering returns them) as aligned text lines, header first."""
     lines = [
-        f"{'offering':<19} {'zone':<12} {'start (UTC)':<16} {'end (UTC)':<16} {'hours':>5} "
+        f"{'offering':<20} {'zone':<12} {'start (UTC)':<16} {'end (UTC)':<16} {'hours':>5} "
         f"{'count':>5} {'upfront fee':>16} {'per inst-hour':>13}"
     ]
     for o in offerings:
         per_hour = o.get("price_per_instance_hour")
         lines.append(
-            f"{o['capacity_block_offering_id']:<19} {o.get('availability_zone') or '-':<12} "
+            f"{o['capacity_block_offering_id']:<20} {o.get('availability_zone') or '-':<12} "
             f"{_short_date(o.get('start_date')):<16} {_short_date(o.get('end_date')):<16} "
             f"{o.get('duration_hours') or 0:>5} {o.get('instance_count') or 0:>5} "
             f"{_money(o.get('upfront_fee'), o.get('currency_code')):>16} "
