@@ -99,21 +99,21 @@ def _stubbed(monkeypatch, service, throttling_code, throttling_status):
     return state
 
 
-@pytest.fixture
-def ec2(monkeypatch):
-    """A stubbed EC2 client; every request is checked against the EC2 model shipped with botocore."""
-    state = _stubbed(monkeypatch, "ec2", "RequestLimitExceeded", 503)
-    state.stub.activate()
-    yield state
-    state.stub.deactivate()
-    state.stub.assert_no_pending_responses()
+def _stub_fixture(service, throttling_code, throttling_status, doc):
+    """A pytest fixture yielding _stubbed(service), checking that every queued response was used."""
+
+    def fixture(monkeypatch):
+        state = _stubbed(monkeypatch, service, throttling_code, throttling_status)
+        state.stub.activate()
+        yield state
+        state.stub.deactivate()
+        state.stub.assert_no_pending_responses()
+
+    fixture.__doc__ = doc
+    return pytest.fixture(fixture, name=service)
 
 
-@pytest.fixture
-def ssm(monkeypatch):
-    """A stubbed Systems Manager client, like ec2."""
-    state = _stubbed(monkeypatch, "ssm", "ThrottlingException", 400)
-    state.stub.activate()
-    yield state
-    state.stub.deactivate()
-    state.stub.assert_no_pending_responses()
+ec2 = _stub_fixture(
+    "ec2", "RequestLimitExceeded", 503, "A stubbed EC2 client; requests are checked against botocore's EC2 model."
+)
+ssm = _stub_fixture("ssm", "ThrottlingException", 400, "A stubbed Systems Manager client, like ec2.")
