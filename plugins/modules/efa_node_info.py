@@ -1,0 +1,350 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the nixl_efa.cluster project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: efa_node_info
+version_added: 0.1.0
+short_description: Report a node's EFA, libfabric, GPU, NCCL and network state in one task
+description:
+  - Runs on a cluster node and reads, in one task, everything the node roles decide on,
+    the EFA software (the EFA installer's C(/opt/amazon/efa_installed_packages)), EFA PCI devices, the
+    efa kernel module, InfiniBand (verbs) devices, libfabric and its providers (C(fi_info)), the Yama
+    ptrace scope, NVIDIA GPUs (C(nvidia-smi)), CUDA, Neuron devices, the aws-ofi-nccl plugin, the NCCL
+    library, nccl-tests, the default route interface, and the EC2 instance type.
+  - Over Session Manager every task costs seconds, so one module replaces a dozen command tasks.
+  - Only reads; it never changes the node. Missing tools or files are reported as null or empty, not as failures.
+  - The instance type comes from the instance metadata service with IMDSv2 (a token, then the
+    C(instance-type) document), each request limited to O(imds_timeout) seconds, so a host that is not
+    on EC2 answers null within about two timeouts instead of hanging.
+  - Python standard library only; it does not need AWS credentials.
+author:
+  - nixl_efa.cluster maintainers (@nixl-efa)
+options:
+  imds:
+    description:
+      - Ask the instance metadata service for the instance type. V(false) skips it and returns
+        RV(instance_type) null at once.
+    type: bool
+    default: true
+  imds_timeout:
+    description:
+      - Seconds each of the two metadata requests may take to connect and answer.
+    type: float
+    default: 1.0
+  imds_endpoint:
+    description:
+      - Base URL of the instance metadata service. Change it only for tests or an IPv6-only instance
+        (V(http://[fd00:ec2::254])).
+    type: str
+    default: http://169.254.169.254
+  command_timeout:
+    description:
+      - Seconds each command (C(fi_info), C(nvidia-smi), C(ldconfig)) may run before it is stopped,
+        when the node has the C(timeout) utility. A hung GPU driver then costs this long, not forever.
+    type: int
+    default: 30
+  nccl_tests_paths:
+    description:
+      - Further C(all_reduce_perf) locations to look at, before the DLAMI's
+        C(/usr/local/cuda-*/efa/test-cuda-*/all_reduce_perf) and C(/opt/nccl-tests/build/all_reduce_perf).
+    type: list
+    elements: path
+    default: []
+  paths:
+    description:
+      - Further paths whose existence to report in RV(paths), so a role needs no separate C(stat) task.
+    type: list
+    elements: path
+    default: []
+notes:
+  - The EFA PCI device ids looked for are those the Linux efa driver binds
+    (C(0xefa0) to C(0xefa4), vendor C(0x1d0f)).
+  - Supports check mode; it changes nothing in either mode.
+seealso:
+  - name: Get started with EFA and NCCL
+    description: AWS's guide to the EFA software, aws-ofi-nccl and nccl-tests.
+    link: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-start-nccl.html
+  - module: nixl_efa.cluster.efa_instance_type_info
+"""
+
+EXAMPLES = r"""
+- name: Read the node
+  nixl_efa.cluster.efa_node_info:
+  register: node
+
+- name: Only local facts, no metadata request (containers, other clouds)
+  nixl_efa.cluster.efa_node_info:
+    imds: false
+  register: node
+
+- name: Install EFA only when neither the installer nor an EFA provider is there
+  ansible.builtin.debug:
+    msg: "EFA software missing on {{ inventory_hostname }}"
+  when: not node.efa.installed and not node.efa.libfabric.efa_provider
+
+- name: GPUs and CUDA
+  ansible.builtin.debug:
+    msg: "{{ node.gpu.count }} x {{ node.gpu.gpus[0].name }}, CUDA {{ node.gpu.cuda_version }}"
+  when: node.gpu.count > 0
+"""
+
+RETURN = r"""
+efa:
+  description: The EFA software and devices.
+  returned: always
+  type: dict
+  contains:
+    installed:
+      description: Whether the EFA installer has run (C(/opt/amazon/efa_installed_packages) exists; DLAMIs ship it).
+      type: bool
+      sample: true
+    installer_version:
+      description: The EFA installer version recorded in C(/opt/amazon/efa_installed_packages), null without it.
+      type: str
+      sample: 1.47.0
+    installed_packages:
+      description: Package names listed in C(/opt/amazon/efa_installed_packages).
+      type: list
+      elements: str
+      sample: [efa-config_1.18-1_all, libfabric-aws_2.1.0-1_amd64]
+    prefix_present:
+      description: Whether C(/opt/amazon/efa) exists.
+      type: bool
+    pci_devices:
+      description: EFA PCI functions (vendor C(0x1d0f), device C(0xefa0) to C(0xefa4)) under C(/sys/bus/pci/devices).
+      type: list
+      elements: dict
+      contains:
+        address:
+          description: PCI address.
+          type: str
+          sample: "0000:10:1c.0"
+        device:
+          description: PCI device id.
+          type: str
+          sample: "0xefa1"
+    kernel_module_loaded:
+      description: Whether the efa kernel module is loaded (C(/sys/module/efa) exists).
+      type: bool
+    infiniband_devices:
+      description: Entries of C(/dev/infiniband) and C(/sys/class/infiniband), as full paths.
+      type: list
+      elements: str
+      sample: [/dev/infiniband/uverbs0, /sys/class/infiniband/rdmap16s27]
+    libfabric:
+      description: libfabric as C(fi_info) reports it.
+      type: dict
+      contains:
+        fi_info:
+          description: Path of C(fi_info), found in C(/opt/amazon/efa/bin) first, then PATH; null without one.
+          type: str
+          sample: /opt/amazon/efa/bin/fi_info
+        version:
+          description: libfabric version from C(fi_info --version).
+          type: str
+          sample: 1.22.0amzn5.0
+        providers:
+          description: Provider names from C(fi_info -l), in its order.
+          type: list
+          elements: str
+          sample: [efa, shm, tcp, sockets]
+        efa_provider:
+          description: Whether the efa provider is among them.
+          type: bool
+        error:
+          description: Why C(fi_info -l) failed, null when it did not.
+          type: str
+    ptrace_scope:
+      description: Content of C(/proc/sys/kernel/yama/ptrace_scope), null when the kernel has no Yama.
+      type: str
+      sample: "1"
+    proc_sys_writable:
+      description:
+        - Whether C(/proc/sys) is mounted read-write, so sysctl values can be set (it is read-only in
+          unprivileged containers).
+      type: bool
+gpu:
+  description: NVIDIA GPUs, CUDA and Neuron devices.
+  returned: always
+  type: dict
+  contains:
+    nvidia_smi:
+      description: Path of C(nvidia-smi), null without one.
+      type: str
+      sample: /usr/bin/nvidia-smi
+    count:
+      description: Number of GPUs nvidia-smi lists; 0 without nvidia-smi or when it fails.
+      type: int
+      sample: 8
+    gpus:
+      description: One entry per GPU.
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: GPU name.
+          type: str
+          sample: NVIDIA H100 80GB HBM3
+        memory_mib:
+          description: GPU memory in MiB, null when nvidia-smi cannot tell.
+          type: int
+          sample: 81559
+    driver_version:
+      description: NVIDIA driver version.
+      type: str
+      sample: 550.90.07
+    cuda_version:
+      description:
+        - CUDA version, from the toolkit in RV(gpu.cuda_home) (C(version.json) or C(version.txt)) when there is one,
+          else the highest version the driver supports (C(nvidia-smi)'s banner).
+      type: str
+      sample: 12.4.1
+    cuda_version_source:
+      description: V(toolkit) or V(driver), where RV(gpu.cuda_version) came from; null without a version.
+      type: str
+      sample: toolkit
+    cuda_major:
+      description: Major number of RV(gpu.cuda_version).
+      type: int
+      sample: 12
+    cuda_home:
+      description:
+        - C(/usr/local/cuda) when it has C(bin/nvcc), else the newest C(/usr/local/cuda-X.Y) that has; null
+          without a CUDA toolkit.
+      type: str
+      sample: /usr/local/cuda
+    neuron_devices:
+      description: C(/dev/neuron*) devices (Trainium, Inferentia).
+      type: list
+      elements: str
+      sample: [/dev/neuron0, /dev/neuron1]
+    error:
+      description: Why nvidia-smi failed (for example no driver loaded), null when it did not.
+      type: str
+nccl:
+  description: NCCL, the aws-ofi-nccl plugin and nccl-tests.
+  returned: always
+  type: dict
+  contains:
+    ofi_nccl_plugin:
+      description:
+        - The aws-ofi-nccl plugin (C(libnccl-net*.so)) in the first of C(/opt/amazon/ofi-nccl/lib),
+          C(/opt/amazon/ofi-nccl/lib64), C(/opt/aws-ofi-nccl/lib), C(/usr/local/lib) that has one; null without.
+      type: str
+      sample: /opt/amazon/ofi-nccl/lib/libnccl-net-ofi.so
+    ofi_nccl_plugin_dir:
+      description: Directory of RV(nccl.ofi_nccl_plugin).
+      type: str
+      sample: /opt/amazon/ofi-nccl/lib
+    library:
+      description: The NCCL library, from C(ldconfig -p) or the usual CUDA and NCCL directories; null without.
+      type: str
+      sample: /usr/local/cuda/lib/libnccl.so.2
+    home:
+      description: The directory above RV(nccl.library) when it also holds C(include/nccl.h) (NCCL_HOME for builds).
+      type: str
+      sample: /usr/local/cuda
+    nccl_tests:
+      description: An executable C(all_reduce_perf) from O(nccl_tests_paths) or the DLAMI's locations; null without.
+      type: str
+      sample: /usr/local/cuda-12.4/efa/test-cuda-12.4/all_reduce_perf
+network:
+  description: Interfaces and the default route.
+  returned: always
+  type: dict
+  contains:
+    default_interface:
+      description: Interface of the default IPv4 route (lowest metric) in C(/proc/net/route), null without one.
+      type: str
+      sample: ens32
+    route_interfaces:
+      description: Interfaces that carry IPv4 routes, in C(/proc/net/route) order.
+      type: list
+      elements: str
+      sample: [ens32, docker0]
+    interfaces:
+      description: Every interface in C(/sys/class/net).
+      type: list
+      elements: str
+      sample: [docker0, ens32, lo]
+instance_type:
+  description: The EC2 instance type from the instance metadata service; null when O(imds=false) or it does not answer.
+  returned: always
+  type: str
+  sample: p5.48xlarge
+imds_error:
+  description: Why RV(instance_type) is null when O(imds=true); null otherwise.
+  returned: always
+  type: str
+  sample: "instance metadata service not reachable at http://169.254.169.254: timed out"
+paths:
+  description: For each of O(paths), whether it exists.
+  returned: always
+  type: dict
+  sample: {"/opt/nixl-efa/efa-installer/aws-efa-installer-1.47.0.tar.gz": true}
+"""
+
+import os
+import shutil
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import node_info
+
+# The file system root the probe reads; tests point it at a fake tree.
+ROOT = "/"
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            imds=dict(type="bool", default=True),
+            imds_timeout=dict(type="float", default=1.0),
+            imds_endpoint=dict(type="str", default="http://169.254.169.254"),
+            command_timeout=dict(type="int", default=30),
+            nccl_tests_paths=dict(type="list", elements="path", default=[]),
+            paths=dict(type="list", elements="path", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["imds_timeout"] <= 0 or params["command_timeout"] <= 0:
+        module.fail_json(msg="imds_timeout and command_timeout must be greater than 0")
+
+    timeout_cmd = shutil.which("timeout") or next(
+        (p for p in ("/usr/bin/timeout", "/bin/timeout") if os.access(p, os.X_OK)), None
+    )
+
+    def run(argv):
+        if timeout_cmd:
+            argv = [timeout_cmd, "-k", "5", str(params["command_timeout"])] + argv
+        rc, out, err = module.run_command(argv, environ_update={"LC_ALL": "C"})
+        if timeout_cmd and rc in (124, 137):
+            err = f"timed out after {params['command_timeout']} s. {err}"
+        return rc, out, err
+
+    probe = node_info.NodeProbe(run, root=ROOT)
+    gpu = probe.gpu()
+    result = dict(
+        changed=False,
+        efa=probe.efa(),
+        gpu=gpu,
+        nccl=probe.nccl(cuda_home=gpu["cuda_home"], tests_paths=params["nccl_tests_paths"]),
+        network=probe.network(),
+        instance_type=None,
+        imds_error=None,
+        paths=probe.paths(params["paths"]),
+    )
+    if params["imds"]:
+        result["instance_type"], result["imds_error"] = node_info.imds_instance_type(
+            params["imds_endpoint"], params["imds_timeout"]
+        )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
