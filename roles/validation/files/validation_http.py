@@ -1,0 +1,342 @@
+"""HTTP checks of the validation role: MLflow through its REST API, and vLLM.
+
+Run as `python3 - COMMAND ARGS < this file` with the node's system Python (standard library only,
+Python 3.8 and later; no MLflow client on the nodes). Commands, each printing one JSON object:
+
+- mlflow-write: find or create the experiment, create a run, log params and metrics (a random
+  token among them, so that a reader cannot pass on stale data), mark the run FINISHED. Prints
+  the run id and exactly what it logged.
+- mlflow-read: read the run back (runs/get) until it shows every expected param and metric or the
+  deadline passes, then compare the values.
+- mlflow-log: log a batch of params, metrics and tags into an existing run (split to the REST
+  API's per-request limits) and set its final status.
+- vllm: GET /health of the prefill and decode servers, and one completion through the proxy.
+
+Transient failures (connection refused, timeouts, HTTP 5xx) are retried with a short backoff until
+--timeout seconds have passed; there are no fixed sleeps.
+"""
+
+import argparse
+import json
+import math
+import secrets
+import socket
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+API = "/api/2.0/mlflow/"
+# Per-request limits of runs/log-batch.
+MAX_METRICS = 1000
+MAX_PARAMS = 100
+MAX_TAGS = 100
+MAX_ENTITIES = 1000
+
+
+class HttpError(Exception):
+    """An HTTP exchange that did not succeed; status is None when no answer came."""
+
+    def __init__(self, message, status=None, body=None):
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class Client:
+    """JSON over HTTP with retries of transient failures until a shared deadline."""
+
+    def __init__(self, timeout, request_timeout=10.0):
+        self.deadline = time.monotonic() + timeout
+        self.request_timeout = request_timeout
+        self.attempts = 0
+
+    def request(self, method, url, payload=None, retry_statuses=(500, 502, 503, 504)):
+        data = None if payload is None else json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        delay = 0.25
+        while True:
+            self.attempts += 1
+            try:
+                req = urllib.request.Request(url, data=data, headers=headers, method=method)
+                with urllib.request.urlopen(req, timeout=self.request_timeout) as resp:
+                    body = resp.read().decode("utf-8", "replace")
+                    return resp.status, (json.loads(body) if body.strip() else {})
+            except urllib.error.HTTPError as e:
+                body = e.read().decode("utf-8", "replace")
+                error = HttpError(f"HTTP {e.code} from {method} {url}: {body[:300]}", e.code, body)
+                if e.code not in retry_statuses:
+                    raise error
+            except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as e:
+                reason = getattr(e, "reason", e)
+                error = HttpError(f"{method} {url}: {reason}")
+            if time.monotonic() + delay > self.deadline:
+                raise HttpError(f"{error} (gave up after {self.attempts} attempts)", error.status, error.body)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def mlflow_url(base, endpoint, query=None):
+    url = base.rstrip("/") + API + endpoint
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    return url
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def kv_list(mapping):
+    return [{"key": str(k), "value": str(v)} for k, v in sorted(mapping.items())]
+
+
+def metric_list(mapping, timestamp):
+    metrics = []
+    for key, raw in sorted(mapping.items()):
+        value = float(raw)
+        if math.isnan(value) or math.isinf(value):
+            continue
+        metrics.append({"key": str(key), "value": value, "timestamp": timestamp, "step": 0})
+    return metrics
+
+
+def batches(params, metrics, tags):
+    """Split params/metrics/tags into log-batch requests within the REST API's limits."""
+    params, metrics, tags = list(params), list(metrics), list(tags)
+    out = []
+    while params or metrics or tags:
+        batch = {"params": params[:MAX_PARAMS], "tags": tags[:MAX_TAGS]}
+        params, tags = params[MAX_PARAMS:], tags[MAX_TAGS:]
+        room = min(MAX_METRICS, MAX_ENTITIES - len(batch["params"]) - len(batch["tags"]))
+        batch["metrics"] = metrics[:room]
+        metrics = metrics[room:]
+        out.append(batch)
+    return out
+
+
+def experiment_id(client, base, name):
+    try:
+        status, body = client.request("GET", mlflow_url(base, "experiments/get-by-name", {"experiment_name": name}))
+        return body["experiment"]["experiment_id"], False
+    except HttpError as e:
+        if e.status != 404:
+            raise
+    try:
+        status, body = client.request("POST", mlflow_url(base, "experiments/create"), {"name": name})
+        return body["experiment_id"], True
+    except HttpError as e:
+        # Created by someone else in between.
+        if e.status == 400 and "RESOURCE_ALREADY_EXISTS" in (e.body or ""):
+            status, body = client.request("GET", mlflow_url(base, "experiments/get-by-name", {"experiment_name": name}))
+            return body["experiment"]["experiment_id"], False
+        raise
+
+
+def log_batches(client, base, run_id, params, metrics, tags):
+    timestamp = now_ms()
+    requests = batches(kv_list(params), metric_list(metrics, timestamp), kv_list(tags))
+    for batch in requests:
+        client.request("POST", mlflow_url(base, "runs/log-batch"), dict(batch, run_id=run_id))
+    return len(requests)
+
+
+def cmd_mlflow_write(args, client):
+    token = secrets.token_hex(8)
+    params = dict(json.loads(args.params_json), **{"validation.token": token})
+    metrics = dict(json.loads(args.metrics_json), **{"validation.token_value": int(token[:6], 16)})
+    tags = json.loads(args.tags_json)
+    exp_id, created = experiment_id(client, args.url, args.experiment)
+    started = now_ms()
+    status, body = client.request(
+        "POST",
+        mlflow_url(args.url, "runs/create"),
+        {
+            "experiment_id": exp_id,
+            "run_name": args.run_name,
+            "start_time": started,
+            "tags": kv_list(dict(tags, **{"mlflow.runName": args.run_name})),
+        },
+    )
+    run_id = body["run"]["info"]["run_id"]
+    log_batches(client, args.url, run_id, params, metrics, {})
+    client.request(
+        "POST", mlflow_url(args.url, "runs/update"), {"run_id": run_id, "status": "FINISHED", "end_time": now_ms()}
+    )
+    return {
+        "ok": True,
+        "experiment_id": exp_id,
+        "experiment_created": created,
+        "run_id": run_id,
+        "params": params,
+        "metrics": metrics,
+    }
+
+
+def run_values(body):
+    data = body.get("run", {}).get("data", {})
+    params = {p["key"]: p["value"] for p in data.get("params", [])}
+    metrics = {m["key"]: m["value"] for m in data.get("metrics", [])}
+    return params, metrics
+
+
+def compare(expected_params, expected_metrics, params, metrics):
+    """Differences between what was written and what was read; [] when they agree."""
+    problems = []
+    for key, value in sorted(expected_params.items()):
+        if key not in params:
+            problems.append(f"param {key} missing")
+        elif str(params[key]) != str(value):
+            problems.append(f"param {key} is {params[key]!r}, wrote {str(value)!r}")
+    for key, value in sorted(expected_metrics.items()):
+        if key not in metrics:
+            problems.append(f"metric {key} missing")
+        elif not math.isclose(float(metrics[key]), float(value), rel_tol=1e-9, abs_tol=1e-9):
+            problems.append(f"metric {key} is {metrics[key]!r}, wrote {value!r}")
+    return problems
+
+
+def cmd_mlflow_read(args, client):
+    expected = json.loads(args.expect_json)
+    url = mlflow_url(args.url, "runs/get", {"run_id": args.run_id})
+    problems = ["run not read"]
+    params, metrics = {}, {}
+    delay = 0.25
+    # A fresh run may not be visible at once behind a load balancer or a replicated store: read
+    # again until it shows everything or the deadline passes.
+    while True:
+        status, body = client.request("GET", url)
+        params, metrics = run_values(body)
+        problems = compare(expected.get("params", {}), expected.get("metrics", {}), params, metrics)
+        if not problems or time.monotonic() + delay > client.deadline:
+            break
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+    info = body.get("run", {}).get("info", {})
+    return {
+        "ok": not problems,
+        "match": not problems,
+        "problems": problems,
+        "run_id": args.run_id,
+        "status": info.get("status"),
+        "params_read": len(params),
+        "metrics_read": len(metrics),
+    }
+
+
+def cmd_mlflow_log(args, client):
+    payload = json.loads(args.payload_json)
+    requests = log_batches(
+        client, args.url, args.run_id, payload.get("params", {}), payload.get("metrics", {}), payload.get("tags", {})
+    )
+    client.request(
+        "POST",
+        mlflow_url(args.url, "runs/update"),
+        {"run_id": args.run_id, "status": args.status, "end_time": now_ms()},
+    )
+    return {
+        "ok": True,
+        "run_id": args.run_id,
+        "requests": requests,
+        "params": len(payload.get("params", {})),
+        "metrics": len(payload.get("metrics", {})),
+        "tags": len(payload.get("tags", {})),
+        "status": args.status,
+    }
+
+
+def completions_url(proxy):
+    proxy = proxy.rstrip("/")
+    return proxy if proxy.endswith("/v1/completions") else proxy + "/v1/completions"
+
+
+def cmd_vllm(args, client):
+    answer = {"ok": False, "health": {}, "completion": None}
+    for name, base in (("prefill", args.prefill), ("decode", args.decode)):
+        if not base:
+            continue
+        started = time.monotonic()
+        try:
+            status, body = client.request("GET", base.rstrip("/") + "/health")
+            answer["health"][name] = {"url": base, "status": status, "ok": status == 200}
+        except HttpError as e:
+            answer["health"][name] = {"url": base, "status": e.status, "ok": False, "error": str(e)}
+        answer["health"][name]["seconds"] = round(time.monotonic() - started, 3)
+    if args.proxy:
+        url = completions_url(args.proxy)
+        request = {"prompt": args.prompt, "max_tokens": args.max_tokens, "temperature": 0}
+        if args.model:
+            request["model"] = args.model
+        started = time.monotonic()
+        try:
+            status, body = client.request("POST", url, request)
+            seconds = time.monotonic() - started
+            choices = body.get("choices") or [{}]
+            text = choices[0].get("text", "")
+            usage = body.get("usage") or {}
+            answer["completion"] = {
+                "url": url,
+                "status": status,
+                "ok": status == 200 and bool(text),
+                "text": text[:200],
+                "completion_tokens": usage.get("completion_tokens"),
+                "seconds": round(seconds, 3),
+            }
+            if not text:
+                answer["completion"]["error"] = "the answer has no completion text"
+        except HttpError as e:
+            answer["completion"] = {"url": url, "status": e.status, "ok": False, "error": str(e)}
+    checks = list(answer["health"].values()) + ([answer["completion"]] if answer["completion"] else [])
+    answer["ok"] = bool(checks) and all(c["ok"] for c in checks)
+    return answer
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole command")
+    sub = parser.add_subparsers(dest="command", required=True)
+    write = sub.add_parser("mlflow-write")
+    write.add_argument("--url", required=True)
+    write.add_argument("--experiment", required=True)
+    write.add_argument("--run-name", required=True)
+    write.add_argument("--params-json", default="{}")
+    write.add_argument("--metrics-json", default="{}")
+    write.add_argument("--tags-json", default="{}")
+    read = sub.add_parser("mlflow-read")
+    read.add_argument("--url", required=True)
+    read.add_argument("--run-id", required=True)
+    read.add_argument("--expect-json", required=True, help='{"params": {...}, "metrics": {...}}')
+    log = sub.add_parser("mlflow-log")
+    log.add_argument("--url", required=True)
+    log.add_argument("--run-id", required=True)
+    log.add_argument("--payload-json", required=True, help='{"params": {...}, "metrics": {...}, "tags": {...}}')
+    log.add_argument("--status", default="FINISHED", choices=["FINISHED", "FAILED", "KILLED"])
+    vllm = sub.add_parser("vllm")
+    vllm.add_argument("--prefill", default="")
+    vllm.add_argument("--decode", default="")
+    vllm.add_argument("--proxy", default="")
+    vllm.add_argument("--model", default="")
+    vllm.add_argument("--prompt", default="The capital of France is")
+    vllm.add_argument("--max-tokens", type=int, default=8)
+    args = parser.parse_args()
+
+    commands = {
+        "mlflow-write": cmd_mlflow_write,
+        "mlflow-read": cmd_mlflow_read,
+        "mlflow-log": cmd_mlflow_log,
+        "vllm": cmd_vllm,
+    }
+    client = Client(args.timeout)
+    started = time.monotonic()
+    try:
+        answer = commands[args.command](args, client)
+    except (HttpError, KeyError, ValueError) as e:
+        answer = {"ok": False, "error": f"{type(e).__name__}: {e}", "status": getattr(e, "status", None)}
+    answer.update(command=args.command, attempts=client.attempts, seconds=round(time.monotonic() - started, 3))
+    print(json.dumps(answer, sort_keys=True))
+    return 0 if answer["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
