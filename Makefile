@@ -5,6 +5,7 @@
 #   make docs     render every module's and filter's documentation with ansible-doc (fails on a broken doc)
 #   make unit     pytest unit tests (pure logic and every module through botocore's Stubber)
 #   make integration  ansible-playbook runs of the modules and playbooks against the lab's local AWS
+#   make molecule the node roles on two Debian 12 systemd containers (installs and starts Docker, builds the image)
 #   make test     all of the above
 #   make lab-up   the lab's local AWS (moto + tests/lab stand-ins) in the background on 127.0.0.1:$LAB_PORT (5055)
 #   make lab-down stop it
@@ -25,7 +26,7 @@ PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: help setup lint sanity unit integration docs test clean lab-up lab-down
+.PHONY: help setup lint sanity unit integration molecule docs test clean lab-up lab-down
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -66,7 +67,12 @@ docs: setup
 		ansible-doc -t filter nixl_efa.cluster.$$f >/dev/null || { echo "ansible-doc failed for filter $$f"; exit 1; }; \
 		echo "ansible-doc -t filter nixl_efa.cluster.$$f: ok"; done
 
-test: lint docs sanity unit integration
+molecule: setup
+	tools/docker_engine.sh
+	tools/node_image.sh
+	molecule test
+
+test: lint docs sanity unit integration molecule
 
 clean:
 	rm -rf .collections tests/output .pytest_cache .ruff_cache

@@ -10,7 +10,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-recipe_hash=$(sha256sum "$here/node_image.sh" | cut -c1-12)
+# The nodes trust what this machine trusts: its local CA certificates (a site's TLS proxy, for
+# example) go into the image, and pip there uses the system store, as pip here is configured to.
+local_cas=(/usr/local/share/ca-certificates/*.crt)
+[ -e "${local_cas[0]}" ] || local_cas=()
+recipe_hash=$(cat "$here/node_image.sh" "${local_cas[@]}" | sha256sum | cut -c1-12)
 image="nixl-efa/debian12-systemd:$recipe_hash"
 # molecule.yml names this tag; it always points at the image of the current recipe.
 latest="nixl-efa/debian12-systemd:latest"
@@ -32,6 +36,11 @@ as_root debootstrap --variant=minbase --include="$packages" bookworm "$root" >&2
 # No services that need hardware or a console.
 as_root rm -f "$root"/etc/systemd/system/getty.target.wants/* \
     "$root"/etc/systemd/system/multi-user.target.wants/e2scrub_reap.service 2>/dev/null || true
+if [ "${#local_cas[@]}" -gt 0 ]; then
+    as_root cp "${local_cas[@]}" "$root/usr/local/share/ca-certificates/"
+    as_root chroot "$root" update-ca-certificates >&2
+fi
+printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' | as_root tee "$root/etc/pip.conf" >/dev/null
 as_root chroot "$root" apt-get clean
 as_root tar -C "$root" -c . | docker import \
     --change 'CMD ["/lib/systemd/systemd"]' - "$image" >&2
