@@ -139,6 +139,7 @@ def test_security_group_allows_efa_inside_and_nothing_from_the_internet(aws, on_
     assert ("-1", None, None, "group", own) in ingress, "EFA needs all traffic from the group itself"
     assert ("-1", None, None, "group", own) in egress, "EFA needs all traffic to the group itself"
     assert ("tcp", 8100, 8100, "cidr", vpc_cidr) in ingress
+    assert ("tcp", 8192, 8192, "cidr", vpc_cidr) in ingress, "the vLLM proxy, from the VPC only"
     assert ("tcp", 5000, 5000, "group", own) in ingress
     assert {r[4] for r in ingress if r[3] == "cidr"} == {vpc_cidr}, "the only address range allowed in is the VPC's"
     assert not [r for r in ingress if r[1] is not None and r[1] <= 22 <= r[2]], "port 22 is never open"
