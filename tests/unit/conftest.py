@@ -52,8 +52,12 @@ def run_module(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
-    def run(module, args, check_mode=False):
-        args = dict(args, region="us-east-1", access_key="AKIDEXAMPLE", secret_key="not-a-secret")
+    def run(module, args, check_mode=False, aws=True):
+        """aws=False for modules that run on a node and take no AWS connection options."""
+        if aws:
+            args = dict(args, region="us-east-1", access_key="AKIDEXAMPLE", secret_key="not-a-secret")
+        else:
+            args = dict(args)
         if check_mode:
             args["_ansible_check_mode"] = True
         with patch_module_args(args):

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler
 from http.server import HTTPServer
 
 import pytest
+from node_tree import write
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import node_info as ni
 
@@ -195,13 +196,6 @@ def test_version_key_orders_numerically():
 
 
 # -- the probe over a fake tree ----------------------------------------------------------------------
-def write(root, path, text="", mode=0o644):
-    local = os.path.join(str(root), path.lstrip("/"))
-    os.makedirs(os.path.dirname(local), exist_ok=True)
-    with open(local, "w") as handle:
-        handle.write(text)
-    os.chmod(local, mode)
-    return local
 
 
 class FakeRun:
