@@ -3,6 +3,7 @@
 #   make lint     ruff + ansible-lint (production profile) + changelog fragments
 #   make sanity   ansible-test sanity on a copy under ansible_collections/nixl_efa/cluster
 #   make docs     render every module's and filter's documentation with ansible-doc (fails on a broken doc)
+#   make variables-doc  regenerate docs/variables.md from the roles' argument specs
 #   make unit     pytest unit tests (pure logic and every module through botocore's Stubber)
 #   make integration  ansible-playbook runs of the modules and playbooks against the lab's local AWS
 #   make molecule the node roles on two Debian 12 systemd containers (installs and starts Docker, builds the image)
@@ -26,7 +27,7 @@ PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: help setup lint sanity unit integration molecule docs test clean lab-up lab-down
+.PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -66,6 +67,10 @@ docs: setup
 	@for f in $(FILTERS); do \
 		ansible-doc -t filter nixl_efa.cluster.$$f >/dev/null || { echo "ansible-doc failed for filter $$f"; exit 1; }; \
 		echo "ansible-doc -t filter nixl_efa.cluster.$$f: ok"; done
+	$(BIN)/python tools/variables_doc.py --check
+
+variables-doc: setup
+	$(BIN)/python tools/variables_doc.py
 
 molecule: setup
 	tools/docker_engine.sh
