@@ -40,6 +40,11 @@ if [ "${#local_cas[@]}" -gt 0 ]; then
     as_root cp "${local_cas[@]}" "$root/usr/local/share/ca-certificates/"
     as_root chroot "$root" update-ca-certificates >&2
 fi
+# The user Session Manager's agent creates and starts sessions as, with password-less sudo (the
+# lab's session-manager-plugin stand-in opens its shells as this user).
+as_root chroot "$root" useradd --create-home --shell /bin/bash ssm-user
+printf 'ssm-user ALL=(ALL) NOPASSWD:ALL\n' | as_root tee "$root/etc/sudoers.d/ssm-agent-users" >/dev/null
+as_root chmod 0440 "$root/etc/sudoers.d/ssm-agent-users"
 printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' | as_root tee "$root/etc/pip.conf" >/dev/null
 as_root chroot "$root" apt-get clean
 as_root tar -C "$root" -c . | docker import \

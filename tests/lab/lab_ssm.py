@@ -6,7 +6,8 @@ Kept under tests/ and never shipped; moto_lab.py installs them before the server
 - DescribeInstanceInformation: moto has no SSM agent. The stand-in models "the agent registered
   because the instance profile allows it": every moto EC2 instance of the same account and
   region that is running AND has an IAM instance profile is a managed node, PingStatus Online;
-  any other instance is absent.
+  any other instance is absent. When the lab runs node containers (lab_nodes.py, LAB_NODE_IMAGE),
+  an instance is Online only once its container's systemd is up, as the agent registers after boot.
 - StartSession / TerminateSession: what the amazon.aws.aws_ssm connection calls before it runs
   its session plugin (see ../shared/NOTES.md). Only a managed node can be a target. The
   StreamUrl points back at the lab on loopback; nothing there speaks the data channel, the lab's
@@ -19,6 +20,7 @@ Kept under tests/ and never shipped; moto_lab.py installs them before the server
 import datetime
 import secrets
 
+import lab_nodes
 from lab_capacity import LabError
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
@@ -64,7 +66,7 @@ def managed_nodes(response):
     nodes = []
     for instance in backend.all_instances():
         profile = instance.iam_instance_profile
-        if instance.state != "running" or not profile:
+        if instance.state != "running" or not profile or not lab_nodes.online(instance.id):
             continue
         node = {
             "InstanceId": instance.id,

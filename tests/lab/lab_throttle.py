@@ -17,6 +17,12 @@ The share starts from the environment variable LAB_THROTTLE_SHARE (0 to 1, defau
 read or changed while the server runs at /lab/throttle on the same port:
   GET  /lab/throttle                    -> {"share": 0.2, "calls": 12, "throttled": 2}
   POST /lab/throttle  {"share": 0.2}    -> the same, counters and accumulator reset
+
+The same dispatch point counts every API call the lab answers, by service and action, for the
+benchmarks (bench/): EC2/IAM/SSM/STS... as "<service>:<Action>", S3 requests signed in a header
+as "s3:<HTTP method>", presigned S3 requests (the nodes' curl transfers) as "s3-presigned:<method>".
+  GET  /lab/calls     -> {"total": 57, "by_action": {"ec2:DescribeVpcs": 4, ...}}
+  POST /lab/calls     -> the same, then the counts start again from zero
 """
 
 import json
@@ -24,6 +30,7 @@ import math
 import threading
 import uuid
 import warnings
+from collections import Counter
 from fractions import Fraction
 
 from moto.core.exceptions import ServiceException
@@ -94,6 +101,28 @@ class Throttle:
 THROTTLE = Throttle()
 
 
+class CallLedger:
+    """How many calls the lab answered, by "<service>:<action>"."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = Counter()
+
+    def record(self, key):
+        with self._lock:
+            self._counts[key] += 1
+
+    def snapshot(self, reset=False):
+        with self._lock:
+            counts = dict(sorted(self._counts.items()))
+            if reset:
+                self._counts.clear()
+        return {"total": sum(counts.values()), "by_action": counts}
+
+
+CALLS = CallLedger()
+
+
 def _throttled_response(response):
     from moto.core.utils import get_service_model  # noqa: PLC0415
 
@@ -107,6 +136,11 @@ def _throttled_response(response):
 def call_action(self):
     """BaseResponse.call_action behind the throttle."""
     path = getattr(self, "path", "") or ""
+    if not path.startswith(EXEMPT_PATHS):
+        try:
+            CALLS.record(f"{self.service_name}:{self._get_action()}")
+        except Exception:  # an action moto cannot name is still answered (or refused) by moto
+            CALLS.record(f"{self.service_name}:unknown")
     if not path.startswith(EXEMPT_PATHS) and THROTTLE.take():
         return _throttled_response(self)
     return _ORIGINALS["call_action"](self)
@@ -138,10 +172,19 @@ class LabApp:
 
     def __call__(self, environ, start_response):
         if not environ.get("PATH_INFO", "").startswith("/lab/"):
-            if _signed_s3(environ) and THROTTLE.take():
-                return _slow_down(environ, start_response)
+            method = environ.get("REQUEST_METHOD", "GET")
+            if _signed_s3(environ):
+                CALLS.record(f"s3:{method}")
+                if THROTTLE.take():
+                    return _slow_down(environ, start_response)
+            elif "X-Amz-Signature=" in environ.get("QUERY_STRING", ""):
+                CALLS.record(f"s3-presigned:{method}")
             return self.app(environ, start_response)
         request = Request(environ)
+        if request.path.rstrip("/") == "/lab/calls":
+            if request.method not in ("GET", "POST"):
+                return _json(environ, start_response, {"error": "use GET or POST"}, 405)
+            return _json(environ, start_response, CALLS.snapshot(reset=request.method == "POST"))
         if request.path.rstrip("/") != "/lab/throttle":
             return _json(environ, start_response, {"error": f"no lab endpoint {request.path}"}, 404)
         if request.method == "POST":

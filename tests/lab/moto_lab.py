@@ -37,6 +37,9 @@ What is added (lab_ssm.py, SSM):
 - the public parameters in PUBLIC_AMI_PARAMETERS, each pointing to an image moto ships.
 The throttling switch (lab_throttle.py): a share of calls answered with the service's
 throttling error, from LAB_THROTTLE_SHARE and GET/POST /lab/throttle.
+The machines (lab_nodes.py, with LAB_NODE_IMAGE set): one Debian 12 systemd container per
+instance, started by RunInstances, stopped and started with the instance, removed by
+TerminateInstances; SSM reports a node Online once its systemd is up.
 Corrections of moto answers that differ from AWS's: lab_fixes.py.
 
 Run: python tests/lab/moto_lab.py -H 127.0.0.1 -p PORT (the arguments of moto_server).
@@ -54,6 +57,7 @@ if _HERE not in sys.path:
 import lab_capacity  # noqa: E402
 import lab_fixes  # noqa: E402
 import lab_instances  # noqa: E402
+import lab_nodes  # noqa: E402
 import lab_ssm  # noqa: E402
 import lab_throttle  # noqa: E402
 from lab_ssm import PUBLIC_AMI_PARAMETERS  # noqa: E402
@@ -67,6 +71,7 @@ def install(environ=None):
     for func in lab_capacity.STAND_INS:
         setattr(EC2Response, func.__name__, func)
     lab_instances.install(EC2Response)
+    lab_nodes.install(EC2Response)
     lab_fixes.install(EC2Response)
     lab_ssm.install()
     lab_throttle.install(os.environ if environ is None else environ)

@@ -1,0 +1,183 @@
+# -*- coding: utf-8 -*-
+"""Lab stand-in for the machines behind EC2 instances: one Debian 12 systemd container per instance.
+
+Switched on by LAB_NODE_IMAGE (a Docker image made by tools/node_image.sh); without it the lab's
+instances are records only, as in plain moto. With it:
+
+- RunInstances starts, for each instance it launched, a container named
+  `nixl-efa-lab-<instance id>` (labels nixl-efa.lab=<LAB_NAME, default "lab"> and
+  nixl-efa.lab.instance-id), host
+  networking (the nodes talk over their own loopback addresses, never moto's invented 10.x
+  addresses), systemd as PID 1, without --privileged: the same recipe as tools/lab_nodes.sh.
+- StopInstances stops the container, StartInstances starts it again, TerminateInstances removes it.
+- online(instance_id) says whether the container's systemd is up (running or degraded): lab_ssm
+  reports a node Online only then, as the SSM agent registers only once the machine has booted.
+- Containers left by an earlier lab server of the same LAB_NAME (whose instances died with it) are
+  removed at start; labs of other names (several may run, on different ports) are left alone.
+
+This is test tooling under tests/, never shipped.
+"""
+
+import os
+import subprocess
+import threading
+
+LABEL = "nixl-efa.lab"
+PREFIX = "nixl-efa-lab-"
+RUN_OPTIONS = (
+    "--cap-add",
+    "SYS_ADMIN",
+    "--security-opt",
+    "seccomp=unconfined",
+    "--tmpfs",
+    "/run",
+    "--tmpfs",
+    "/run/lock",
+    "--cgroupns",
+    "host",
+    "-v",
+    "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--network",
+    "host",
+)
+_ORIGINALS = {}
+_online = set()
+_lock = threading.Lock()
+
+
+class NodeError(RuntimeError):
+    """A container could not be started or removed."""
+
+
+def image():
+    """The node image, or None when the lab runs without node containers."""
+    return os.environ.get("LAB_NODE_IMAGE") or None
+
+
+def lab_name():
+    return os.environ.get("LAB_NAME") or "lab"
+
+
+def container_name(instance_id):
+    return PREFIX + instance_id
+
+
+def _docker(*args, check=True, timeout=120):
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise NodeError(f"docker {args[0]} failed: {(result.stderr or result.stdout).strip()}")
+    return result
+
+
+def start(instance):
+    """Starts the container of a newly launched instance (its host name is the instance's private DNS name)."""
+    name = container_name(instance.id)
+    _docker("rm", "-f", name, check=False)
+    _docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--hostname",
+        instance.private_dns_name.split(".")[0],
+        "--label",
+        f"{LABEL}={lab_name()}",
+        "--label",
+        f"{LABEL}.instance-id={instance.id}",
+        *RUN_OPTIONS,
+        image(),
+        "/lib/systemd/systemd",
+    )
+
+
+def remove(instance_id):
+    with _lock:
+        _online.discard(instance_id)
+    _docker("rm", "-f", container_name(instance_id), check=False)
+
+
+def stop(instance_id):
+    with _lock:
+        _online.discard(instance_id)
+    _docker("stop", container_name(instance_id), check=False)
+
+
+def resume(instance_id):
+    _docker("start", container_name(instance_id), check=False)
+
+
+def online(instance_id):
+    """True once the instance's container runs systemd to completion (cached until it stops)."""
+    if image() is None:
+        return True
+    with _lock:
+        if instance_id in _online:
+            return True
+    result = _docker("exec", container_name(instance_id), "systemctl", "is-system-running", check=False, timeout=30)
+    if result.stdout.strip() in ("running", "degraded"):
+        with _lock:
+            _online.add(instance_id)
+        return True
+    return False
+
+
+def remove_leftovers():
+    """Removes containers of an earlier lab server: its instances no longer exist."""
+    result = _docker("ps", "-aq", "--filter", f"label={LABEL}={lab_name()}", check=False)
+    ids = result.stdout.split()
+    if ids:
+        _docker("rm", "-f", *ids, check=False)
+    return len(ids)
+
+
+def _ids(response):
+    return list(response._get_param("InstanceIds", []))
+
+
+def run_instances(self):
+    result = _ORIGINALS["run_instances"](self)
+    if image() is not None:
+        for instance in result.result.instances:
+            start(instance)
+    return result
+
+
+def terminate_instances(self):
+    result = _ORIGINALS["terminate_instances"](self)
+    if image() is not None:
+        for instance_id in _ids(self):
+            remove(instance_id)
+    return result
+
+
+def stop_instances(self):
+    result = _ORIGINALS["stop_instances"](self)
+    if image() is not None:
+        for instance_id in _ids(self):
+            stop(instance_id)
+    return result
+
+
+def start_instances(self):
+    result = _ORIGINALS["start_instances"](self)
+    if image() is not None:
+        for instance_id in _ids(self):
+            resume(instance_id)
+    return result
+
+
+WRAPPED = {
+    "run_instances": run_instances,
+    "terminate_instances": terminate_instances,
+    "stop_instances": stop_instances,
+    "start_instances": start_instances,
+}
+
+
+def install(response_class):
+    """Wraps the instance lifecycle calls (after lab_instances' own wrappers); idempotent."""
+    for name, func in WRAPPED.items():
+        _ORIGINALS.setdefault(name, getattr(response_class, name))
+        setattr(response_class, name, func)
+    if image() is not None:
+        remove_leftovers()
