@@ -1086,7 +1086,7 @@ def _node_summary(node):
         "private_ip": node.get("private_ip"),
         "groups": sorted(node.get("groups") or []),
         "reachable": node.get("reachable", True),
-        "instance_type": info.get("instance_type"),
+        "instance_type": info.get("instance_type") or node.get("inventory_instance_type") or None,
         "efa_installed": efa.get("installed"),
         "efa_installer_version": efa.get("installer_version"),
         "efa_devices": len(efa.get("pci_devices") or []),

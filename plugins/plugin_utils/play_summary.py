@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the nixl_efa.cluster project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Accounting behind the nixl_efa.cluster.play_summary callback: plays, hosts, remote tasks, time.
+
+Pure logic (no Ansible objects), unit tested without running a playbook. A *remote task* is a
+task run on a host other than the controller that executes something there: not delegated to
+the controller and not one of the actions that only run on the controller (set_fact, debug,
+assert, ...). Every such invocation over amazon.aws.aws_ssm is a round trip through Session
+Manager, which is what the performance goal counts; a loop counts once per item.
+"""
+
+from __future__ import annotations
+
+CONTROLLER_ACTIONS = frozenset(
+    name
+    for short in (
+        "add_host",
+        "assert",
+        "debug",
+        "fail",
+        "group_by",
+        "include_role",
+        "include_tasks",
+        "include_vars",
+        "import_role",
+        "import_tasks",
+        "meta",
+        "pause",
+        "set_fact",
+        "set_stats",
+        "validate_argument_spec",
+    )
+    for name in (short, "ansible.builtin." + short, "ansible.legacy." + short)
+)
+CONTROLLER_HOSTS = frozenset(("localhost", "127.0.0.1", "::1"))
+STATUSES = ("ok", "changed", "failed", "skipped", "unreachable")
+
+
+def is_remote(host, action, delegated_to=None, connection=None):
+    """True when a task result stands for work done on a remote host."""
+    if action in CONTROLLER_ACTIONS:
+        return False
+    target = delegated_to or host
+    if target in CONTROLLER_HOSTS:
+        return False
+    return connection not in ("local", "ansible.builtin.local")
+
+
+class PlaySummary:
+    """Counts per play and host: statuses, remote task invocations and their seconds."""
+
+    def __init__(self):
+        self.plays = []
+
+    def start_play(self, name, started):
+        self.plays.append({"name": name, "started": started, "ended": started, "hosts": {}})
+
+    def _host(self, host):
+        if not self.plays:
+            self.start_play("", 0.0)
+        hosts = self.plays[-1]["hosts"]
+        if host not in hosts:
+            hosts[host] = dict.fromkeys(STATUSES, 0)
+            hosts[host].update(remote_tasks=0, remote_seconds=0.0)
+        return hosts[host]
+
+    def result(self, host, status, *, remote, seconds, ended):
+        """One task result (for a loop: the loop's final result, once)."""
+        counts = self._host(host)
+        counts[status] += 1
+        if remote and status != "skipped":
+            counts["remote_tasks"] += 1
+            counts["remote_seconds"] += max(seconds, 0.0)
+        self.plays[-1]["ended"] = max(self.plays[-1]["ended"], ended)
+
+    def loop_items(self, host, items):
+        """A loop ran `items` items: each was a remote invocation; the final result counted one already."""
+        if items > 1:
+            self._host(host)["remote_tasks"] += items - 1
+
+    def as_dict(self):
+        plays = []
+        for play in self.plays:
+            hosts = {
+                name: dict(counts, remote_seconds=round(counts["remote_seconds"], 3))
+                for name, counts in sorted(play["hosts"].items())
+            }
+            plays.append(
+                {
+                    "name": play["name"],
+                    "seconds": round(play["ended"] - play["started"], 3),
+                    "hosts": hosts,
+                    "changed": sum(h["changed"] for h in hosts.values()),
+                    "failed": sum(h["failed"] + h["unreachable"] for h in hosts.values()),
+                }
+            )
+        return {"plays": plays}
+
+
+def render_table(summary):
+    """The summary as a fixed-width table, one row per play, then remote tasks per host."""
+    rows = [("Play", "Hosts", "ok", "changed", "failed", "skipped", "seconds")]
+    for play in summary["plays"]:
+        hosts = play["hosts"].values()
+        rows.append(
+            (
+                play["name"] or "(unnamed)",
+                str(len(play["hosts"])),
+                str(sum(h["ok"] for h in hosts)),
+                str(play["changed"]),
+                str(play["failed"]),
+                str(sum(h["skipped"] for h in hosts)),
+                f"{play['seconds']:.1f}",
+            )
+        )
+    lines = _table(rows)
+    remote = {}
+    for play in summary["plays"]:
+        for host, counts in play["hosts"].items():
+            tasks, seconds = remote.get(host, (0, 0.0))
+            remote[host] = (tasks + counts["remote_tasks"], seconds + counts["remote_seconds"])
+    remote = {host: value for host, value in remote.items() if value[0]}
+    if remote:
+        rows = [("Host", "remote tasks", "seconds", "seconds per task")]
+        for host, (tasks, seconds) in sorted(remote.items()):
+            rows.append((host, str(tasks), f"{seconds:.1f}", f"{seconds / tasks:.2f}"))
+        lines += [""] + _table(rows)
+    return "\n".join(lines)
+
+
+def _table(rows):
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, row in enumerate(rows):
+        cells = [cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)]
+        out.append("  ".join(cells).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
