@@ -8,8 +8,12 @@
 #   make integration  ansible-playbook runs of the modules and playbooks against the lab's local AWS
 #   make molecule the node roles on two Debian 12 systemd containers (installs and starts Docker, builds the image)
 #   make test     all of the above
-#   make lab-up   the lab's local AWS (moto + tests/lab stand-ins) in the background on 127.0.0.1:$LAB_PORT (5055)
-#   make lab-down stop it
+#   make e2e      the demo as a test: make demo twice (second run changed=0 for provision and configure), verify_efa.yml, teardown
+#   make demo     the whole product on the lab: site.yml over amazon.aws.aws_ssm to Debian 12 containers standing in for EC2
+#   make demo-down  teardown.yml on the lab, then the lab itself (its node containers and its local AWS)
+#   make lab-up   the lab's local AWS (moto + tests/lab stand-ins) in the background on 127.0.0.1:$LAB_PORT (5055);
+#                 LAB_NODE_IMAGE=<image> makes every instance a container of that image (make demo sets it)
+#   make lab-down stop it (and remove its node containers)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -77,7 +81,7 @@ molecule: setup
 	tools/node_image.sh
 	molecule test
 
-test: lint docs sanity unit integration molecule
+test: lint docs sanity unit integration molecule e2e
 
 clean:
 	rm -rf .collections tests/output .pytest_cache .ruff_cache
@@ -86,7 +90,7 @@ clean:
 # LAB_THROTTLE_SHARE (0 to 1) in the environment throttles that share of its API calls.
 LAB_PORT ?= 5055
 LAB_WAIT ?= 60
-LAB_DIR := .lab
+LAB_DIR = .lab/$(LAB_PORT)
 LAB_PID := $(LAB_DIR)/moto.pid
 LAB_LOG := $(LAB_DIR)/moto.log
 LAB_URL = http://127.0.0.1:$(LAB_PORT)
@@ -98,11 +102,14 @@ LAB_ANSWERS = $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlop
 lab-up: setup
 	@mkdir -p $(LAB_DIR)
 	@if $(LAB_RUNNING); then \
+		if [ "$$(cat $(LAB_DIR)/node-image 2>/dev/null)" != "$(LAB_NODE_IMAGE)" ]; then \
+			echo "The lab is running with node image '$$(cat $(LAB_DIR)/node-image 2>/dev/null)', not '$(LAB_NODE_IMAGE)': make lab-down first"; exit 1; \
+		fi; \
 		echo "The lab is already running (pid $$(cat $(LAB_PID)), log $(LAB_LOG))"; \
 	elif $(LAB_ANSWERS); then \
 		echo "Something else already answers on $(LAB_URL); choose another LAB_PORT"; exit 1; \
 	else \
-		MOTO_IAM_LOAD_MANAGED_POLICIES=true nohup $(BIN)/python tests/lab/moto_lab.py -H 127.0.0.1 -p $(LAB_PORT) \
+		MOTO_IAM_LOAD_MANAGED_POLICIES=true LAB_NODE_IMAGE=$(LAB_NODE_IMAGE) LAB_NAME=$(LAB_PORT) nohup $(BIN)/python tests/lab/moto_lab.py -H 127.0.0.1 -p $(LAB_PORT) \
 			>$(LAB_LOG) 2>&1 </dev/null & pid=$$!; echo $$pid >$(LAB_PID); \
 		deadline=$$(( $$(date +%s) + $(LAB_WAIT) )); \
 		until $(LAB_ANSWERS); do \
@@ -112,7 +119,8 @@ lab-up: setup
 			fi; \
 			sleep 0.2; \
 		done; \
-		echo "The lab is up (pid $$pid, log $(LAB_LOG))"; \
+		echo "$(LAB_NODE_IMAGE)" >$(LAB_DIR)/node-image; \
+		echo "The lab is up (pid $$pid, log $(LAB_LOG)$(if $(LAB_NODE_IMAGE),, without node containers))"; \
 	fi
 	@echo "export AWS_ENDPOINT_URL=$(LAB_URL) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1"
 
@@ -125,4 +133,27 @@ lab-down:
 	else \
 		echo "The lab is not running"; \
 	fi
-	@rm -f $(LAB_PID)
+	@rm -f $(LAB_PID) $(LAB_DIR)/node-image
+	@ids=$$(docker ps -aq --filter label=nixl-efa.lab=$(LAB_PORT) 2>/dev/null); \
+		if [ -n "$$ids" ]; then docker rm -f $$ids >/dev/null && echo "Removed the lab's node containers"; fi
+
+# The demo: the lab with node containers, then site.yml through the lab inventory, as a user runs
+# it on AWS (aws_ec2 inventory, amazon.aws.aws_ssm). Idempotent: run it again, it changes nothing.
+LAB_ENV = env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(LAB_URL) AWS_ACCESS_KEY_ID=testing \
+	AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+DEMO_ARGS ?=
+
+demo: setup
+	tools/docker_engine.sh
+	$(MAKE) --no-print-directory lab-up LAB_NODE_IMAGE=$$(tools/node_image.sh)
+	$(LAB_ENV) ansible-playbook -i inventories/lab playbooks/site.yml $(DEMO_ARGS)
+	@echo "Next: $(LAB_ENV) ansible-playbook -i inventories/lab verify_efa.yml   (make demo-down removes it all)"
+
+demo-down: setup
+	@if $(LAB_RUNNING); then \
+		$(LAB_ENV) ansible-playbook -i inventories/lab playbooks/teardown.yml; \
+	fi
+	$(MAKE) --no-print-directory lab-down
+
+e2e: setup
+	pytest tests/e2e
