@@ -375,6 +375,39 @@ def test_throttle_share(lab_aws):
         _throttle(lab_aws, previous)
 
 
+def _calls(url, reset=False):
+    request = urllib.request.Request(f"{url}/lab/calls", method="POST" if reset else "GET")
+    with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 (loopback only)
+        return json.load(answer)
+
+
+def test_calls_are_counted_by_service_and_action(lab_aws):
+    _calls(lab_aws, reset=True)
+    ec2 = _client(lab_aws, "ec2")
+    ec2.describe_vpcs()
+    ec2.describe_vpcs()
+    _client(lab_aws, "ssm").describe_parameters()
+    s3 = _client(lab_aws, "s3")
+    s3.list_buckets()
+    location = {} if REGION == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": REGION}}
+    s3.create_bucket(Bucket="lab-calls-count", **location)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "lab-calls-count", "Key": "x"})
+    with pytest.raises(urllib.error.HTTPError):  # no such key; the request still counts
+        urllib.request.urlopen(url, timeout=5)  # noqa: S310 (loopback only)
+    urllib.request.urlopen(f"{lab_aws}/moto-api/", timeout=5).close()  # noqa: S310 (never counted)
+    seen = _calls(lab_aws, reset=True)
+    assert seen["by_action"] == {
+        "ec2:DescribeVpcs": 2,
+        "s3-presigned:GET": 1,
+        "s3:GET": 1,
+        "s3:PUT": 1,
+        "ssm:DescribeParameters": 1,
+    }
+    assert seen["total"] == 6
+    assert _calls(lab_aws) == {"total": 0, "by_action": {}}
+    s3.delete_bucket(Bucket="lab-calls-count")
+
+
 def test_managed_nodes_and_sessions(lab):
     ec2 = lab["ec2"]
     ssm = _client(lab["url"], "ssm")

@@ -322,6 +322,10 @@ BAD_INPUT = {
         {"cluster_capacity_block": True, "_block": (2, "us-east-1a", True)},
         "EC2 launches into a capacity reservation only while it is active",
     ),
+    "unknown-reservation": (
+        {"cluster_capacity_block": True, "cluster_capacity_reservation_id": "cr-0123456789abcdef0"},
+        "Capacity reservation cr-0123456789abcdef0 was not found in us-east-1",
+    ),
     "zone-mismatch": (
         {"cluster_capacity_block": True, "cluster_availability_zone": "us-east-1b", "_block": (2, "us-east-1a")},
         "Availability Zone mismatch",
