@@ -177,7 +177,7 @@ class LabApp:
                 CALLS.record(f"s3:{method}")
                 if THROTTLE.take():
                     return _slow_down(environ, start_response)
-            elif "X-Amz-Signature=" in environ.get("QUERY_STRING", ""):
+            elif "Signature=" in environ.get("QUERY_STRING", ""):  # SigV4 X-Amz-Signature or SigV2 Signature
                 CALLS.record(f"s3-presigned:{method}")
             return self.app(environ, start_response)
         request = Request(environ)

@@ -102,9 +102,12 @@ def relay(command, delay):
 
 
 def running(container):
-    result = subprocess.run(
-        ["docker", "inspect", "-f", "{{.State.Running}}", container], capture_output=True, text=True, check=False
-    )
+    try:
+        result = subprocess.run(
+            ["docker", "inspect", "-f", "{{.State.Running}}", container], capture_output=True, text=True, check=False
+        )
+    except OSError:  # no docker CLI: no lab node can be running
+        return False
     return result.returncode == 0 and result.stdout.strip() == "true"
 
 

@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+"""The play_summary callback's accounting: what counts as a remote task, per-play counts, the table."""
+
+import pytest
+
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import PlaySummary
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import is_remote
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import render_table
+
+
+@pytest.mark.parametrize(
+    ("host", "action", "delegated", "connection", "remote"),
+    [
+        ("i-0a", "ansible.builtin.command", None, "amazon.aws.aws_ssm", True),
+        ("i-0a", "nixl_efa.cluster.efa_node_info", None, None, True),
+        ("i-0a", "ansible.builtin.set_fact", None, None, False),
+        ("i-0a", "debug", None, None, False),
+        ("i-0a", "ansible.legacy.assert", None, None, False),
+        ("i-0a", "ansible.builtin.copy", "localhost", None, False),
+        ("i-0a", "ansible.builtin.uri", "127.0.0.1", None, False),
+        ("localhost", "amazon.aws.ec2_vpc_net", None, None, False),
+        ("i-0a", "ansible.builtin.command", None, "local", False),
+        ("i-0a", "ansible.builtin.command", "i-0b", None, True),
+    ],
+)
+def test_what_is_a_remote_task(host, action, delegated, connection, remote):
+    assert is_remote(host, action, delegated_to=delegated, connection=connection) is remote
+
+
+def test_counts_per_play_and_host_with_loops_counted_per_item():
+    summary = PlaySummary()
+    summary.start_play("Configure", 100.0)
+    summary.result("i-0a", "ok", remote=True, seconds=2.0, ended=102.0)
+    summary.result("i-0a", "changed", remote=True, seconds=1.0, ended=103.0)
+    summary.loop_items("i-0a", 3)  # the changed task above was a loop of 3 items
+    summary.result("i-0a", "ok", remote=False, seconds=0.1, ended=103.1)
+    summary.result("i-0a", "skipped", remote=True, seconds=0.0, ended=103.2)
+    summary.result("i-0b", "failed", remote=True, seconds=4.0, ended=107.5)
+    summary.start_play("Validate", 110.0)
+    summary.result("i-0b", "unreachable", remote=True, seconds=1.5, ended=111.5)
+
+    plays = summary.as_dict()["plays"]
+    configure, validate = plays
+    assert configure["name"] == "Configure" and configure["seconds"] == 7.5
+    assert configure["changed"] == 1 and configure["failed"] == 1
+    assert configure["hosts"]["i-0a"] == {
+        "ok": 2, "changed": 1, "failed": 0, "skipped": 1, "unreachable": 0,
+        "remote_tasks": 4, "remote_seconds": 3.0,
+    }  # fmt: skip
+    assert configure["hosts"]["i-0b"]["remote_tasks"] == 1
+    assert validate["failed"] == 1 and validate["changed"] == 0 and validate["seconds"] == 1.5
+
+
+def test_a_loop_of_one_item_or_none_adds_nothing():
+    summary = PlaySummary()
+    summary.start_play("p", 0.0)
+    summary.result("n", "ok", remote=True, seconds=1.0, ended=1.0)
+    summary.loop_items("n", 1)
+    summary.loop_items("n", 0)
+    assert summary.as_dict()["plays"][0]["hosts"]["n"]["remote_tasks"] == 1
+
+
+def test_results_before_any_play_are_kept_in_an_unnamed_play():
+    summary = PlaySummary()
+    summary.result("n", "ok", remote=False, seconds=0.0, ended=0.0)
+    assert summary.as_dict()["plays"][0]["name"] == ""
+
+
+def test_table_has_a_row_per_play_and_remote_tasks_per_host():
+    summary = PlaySummary()
+    summary.start_play("Provision the cluster", 0.0)
+    summary.result("localhost", "changed", remote=False, seconds=1.0, ended=40.0)
+    summary.start_play("Configure", 40.0)
+    for _ in range(4):
+        summary.result("i-0a", "ok", remote=True, seconds=1.5, ended=50.0)
+    summary.start_play("Configure again", 50.0)
+    summary.result("i-0a", "ok", remote=True, seconds=2.0, ended=52.0)
+    lines = render_table(summary.as_dict()).splitlines()
+    assert lines[0].split() == ["Play", "Hosts", "ok", "changed", "failed", "skipped", "seconds"]
+    assert lines[2].split() == ["Provision", "the", "cluster", "1", "0", "1", "0", "0", "40.0"]
+    assert lines[3].split() == ["Configure", "1", "4", "0", "0", "0", "10.0"]
+    # Remote tasks summed over the plays: 5 tasks, 8 seconds, 1.6 s each; localhost did none.
+    assert lines[-1].split() == ["i-0a", "5", "8.0", "1.60"]
+    assert not any(line.startswith("localhost") for line in lines)
+
+
+def test_table_without_remote_tasks_has_no_host_section():
+    summary = PlaySummary()
+    summary.start_play("Provision", 0.0)
+    summary.result("localhost", "ok", remote=False, seconds=1.0, ended=1.0)
+    assert "remote tasks" not in render_table(summary.as_dict())
