@@ -23,6 +23,7 @@ STAMP := $(VENV)/.installed
 COLLECTION_LINK := .collections/ansible_collections/nixl_efa/cluster
 MODULES := $(sort $(basename $(notdir $(wildcard plugins/modules/*.py))))
 FILTERS := $(sort $(basename $(notdir $(wildcard plugins/filter/*.yml))))
+CALLBACKS := $(sort $(basename $(notdir $(wildcard plugins/callback/*.py))))
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
@@ -71,6 +72,9 @@ docs: setup
 	@for f in $(FILTERS); do \
 		ansible-doc -t filter nixl_efa.cluster.$$f >/dev/null || { echo "ansible-doc failed for filter $$f"; exit 1; }; \
 		echo "ansible-doc -t filter nixl_efa.cluster.$$f: ok"; done
+	@for c in $(CALLBACKS); do \
+		ansible-doc -t callback nixl_efa.cluster.$$c >/dev/null || { echo "ansible-doc failed for callback $$c"; exit 1; }; \
+		echo "ansible-doc -t callback nixl_efa.cluster.$$c: ok"; done
 	$(BIN)/python tools/variables_doc.py --check
 
 variables-doc: setup
