@@ -7,8 +7,8 @@
 
 Pure logic (no Ansible objects), unit tested without running a playbook. A *remote task* is a
 task run on a host other than the controller that executes something there: not delegated to
-the controller and not one of the actions that only run on the controller (set_fact, debug,
-assert, ...). Every such invocation over amazon.aws.aws_ssm is a round trip through Session
+the controller and not one of the actions that only run on the controller (such as set_fact
+or debug). Every such invocation over amazon.aws.aws_ssm is a round trip through Session
 Manager, which is what the performance goal counts; a loop counts once per item.
 """
 

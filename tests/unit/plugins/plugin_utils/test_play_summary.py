@@ -71,8 +71,8 @@ def test_table_has_a_row_per_play_and_remote_tasks_per_host():
     summary.start_play("Provision the cluster", 0.0)
     summary.result("localhost", "changed", remote=False, seconds=1.0, ended=40.0)
     summary.start_play("Configure", 40.0)
-    for _ in range(4):
-        summary.result("i-0a", "ok", remote=True, seconds=1.5, ended=50.0)
+    for task in range(4):
+        summary.result("i-0a", "ok", remote=True, seconds=1.5, ended=47.0 + task)
     summary.start_play("Configure again", 50.0)
     summary.result("i-0a", "ok", remote=True, seconds=2.0, ended=52.0)
     lines = render_table(summary.as_dict()).splitlines()
