@@ -34,6 +34,7 @@ CONFIGURE_PLAYS = (
     "The vLLM prefill and decode servers, where GPUs exist",
 )
 PROVISION_PLAY = "Provision the cluster"
+UNSAFE = "__ansible_unsafe"
 
 
 def _free_port():
@@ -86,21 +87,12 @@ class Demo:
             [str(BIN / "ansible-inventory"), "-i", str(ROOT / "inventories" / "lab"), "--list"],
             cwd=ROOT, env=self.lab_environ(), capture_output=True, text=True, timeout=120, check=True,
         )  # fmt: skip
-        return json.loads(result.stdout)
+        # ansible-inventory marks templated values as {"__ansible_unsafe": value}: unwrap them.
+        return json.loads(result.stdout, object_hook=lambda d: d["__ansible_unsafe"] if set(d) == {UNSAFE} else d)
 
 
 def _tail(result):
     return f"rc={result.returncode}\n{result.stdout[-8000:]}\n{result.stderr[-3000:]}"
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _plays(summary_file):
@@ -127,7 +119,7 @@ def test_first_demo_provisions_configures_and_validates_over_ssm(demo):
     assert plays[PROVISION_PLAY]["changed"] > 0, "a first run on an empty lab must create the cluster"
 
     # The nodes are the lab's containers, listed by the aws_ec2 inventory and reached through aws_ssm.
-    inventory = _plain(demo.inventory())
+    inventory = demo.inventory()
     nodes = sorted(inventory["nixl_efa_nodes"]["hosts"])
     assert len(nodes) == 2
     assert demo.containers() == dict.fromkeys(nodes, "running")

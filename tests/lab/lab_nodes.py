@@ -142,35 +142,25 @@ def run_instances(self):
     return result
 
 
-def terminate_instances(self):
-    result = _ORIGINALS["terminate_instances"](self)
-    if image() is not None:
-        for instance_id in _ids(self):
-            remove(instance_id)
-    return result
+def _per_instance(name, action):
+    """moto's `name` call, then `action(instance id)` for each instance it named."""
 
+    def wrapper(self):
+        result = _ORIGINALS[name](self)
+        if image() is not None:
+            for instance_id in _ids(self):
+                action(instance_id)
+        return result
 
-def stop_instances(self):
-    result = _ORIGINALS["stop_instances"](self)
-    if image() is not None:
-        for instance_id in _ids(self):
-            stop(instance_id)
-    return result
-
-
-def start_instances(self):
-    result = _ORIGINALS["start_instances"](self)
-    if image() is not None:
-        for instance_id in _ids(self):
-            resume(instance_id)
-    return result
+    wrapper.__name__ = name
+    return wrapper
 
 
 WRAPPED = {
     "run_instances": run_instances,
-    "terminate_instances": terminate_instances,
-    "stop_instances": stop_instances,
-    "start_instances": start_instances,
+    "terminate_instances": _per_instance("terminate_instances", remove),
+    "stop_instances": _per_instance("stop_instances", stop),
+    "start_instances": _per_instance("start_instances", resume),
 }
 
 
