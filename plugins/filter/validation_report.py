@@ -768,6 +768,23 @@ def pingpong_check(plan, results, settings):
     )
 
 
+def _memcpy_figures(initiator):
+    """The initiator's plain memory copy of the same buffer, and the NIXL GB/s as a share of it.
+
+    Answers of the transfer script before the yardstick existed have no memcpy_gbps: then nothing.
+    """
+    memcpy = initiator.get("memcpy_gbps")
+    if not isinstance(memcpy, (int, float)) or isinstance(memcpy, bool) or memcpy <= 0:
+        return {}
+    share = initiator.get("share_of_memcpy")
+    if not isinstance(share, (int, float)) or isinstance(share, bool):
+        share = round(initiator["gbps"] / memcpy, 4)
+    figures = {"memcpy_gbps": memcpy, "share_of_memcpy": share}
+    if isinstance(initiator.get("memcpy_gbps_best"), (int, float)):
+        figures["memcpy_gbps_best"] = initiator["memcpy_gbps_best"]
+    return figures
+
+
 def nixl_check(plan, results, settings):
     title = "NIXL transfer between the first two nodes"
     if plan.get("status") != "run":
@@ -806,6 +823,7 @@ def nixl_check(plan, results, settings):
             "size_mib": size,
             "iterations": initiator.get("iterations"),
         }
+        figures.update(_memcpy_figures(initiator))
     if target.get("phase") == "done":
         figures["bytes_match"] = bool(target.get("match"))
     match = bool(target.get("match")) and target.get("sha256") == initiator.get("sha256")
@@ -1191,6 +1209,13 @@ def _figures_md(report):
             f"(first transfer {f.get('gbps_first')} GB/s, "
             f"best {f.get('gbps_best')} GB/s), {f.get('size_mib')} MiB x {f.get('iterations')}, "
             f"bytes match: {f.get('bytes_match')}"
+            + (
+                f"; {f['share_of_memcpy']:.1%} of a plain memory copy of the same buffer on "
+                f"{(nixl['details'].get('initiator') or {}).get('node')} ({f['memcpy_gbps']} GB/s, "
+                f"best {f.get('memcpy_gbps_best')} GB/s)"
+                if f.get("memcpy_gbps") is not None
+                else ""
+            )
         )
     nccl = by_id.get("nccl.all_reduce")
     if nccl and nccl["figures"].get("busbw_gbps") is not None:

@@ -531,6 +531,38 @@ def test_nixl_passes_with_gbps_and_match():
     assert "a -> b with UCX, 64 MiB x 5: 1.284 GB/s" in check["reason"]
 
 
+INITIATOR_WITH_MEMCPY = dict(INITIATOR_OK, memcpy_gbps=12.84, memcpy_gbps_best=13.5, memcpy_gbps_first=4.1)
+
+
+def test_nixl_figures_compare_with_a_plain_memory_copy():
+    check = nixl_run(two_nodes(), dict(INITIATOR_WITH_MEMCPY, share_of_memcpy=0.1), TARGET_OK)
+    assert check["status"] == "passed"
+    assert check["figures"]["memcpy_gbps"] == 12.84
+    assert check["figures"]["memcpy_gbps_best"] == 13.5
+    assert check["figures"]["share_of_memcpy"] == 0.1
+    assert "memcpy_gbps_first" not in check["figures"]
+
+
+def test_share_of_memcpy_is_computed_when_the_answer_lacks_it():
+    check = nixl_run(two_nodes(), INITIATOR_WITH_MEMCPY, TARGET_OK)
+    assert check["figures"]["share_of_memcpy"] == pytest.approx(1.284 / 12.84, abs=1e-4)
+
+
+@pytest.mark.parametrize("memcpy", [None, 0, "fast", True])
+def test_no_usable_memcpy_figure_adds_nothing(memcpy):
+    initiator = dict(INITIATOR_OK, memcpy_gbps=memcpy) if memcpy is not None else INITIATOR_OK
+    check = nixl_run(two_nodes(), initiator, TARGET_OK)
+    assert check["status"] == "passed"
+    assert not {"memcpy_gbps", "memcpy_gbps_best", "share_of_memcpy"} & set(check["figures"])
+
+
+def test_memcpy_error_does_not_fail_the_transfer():
+    initiator = dict(INITIATOR_OK, memcpy_error="RuntimeError: the memory copy differs from its source")
+    check = nixl_run(two_nodes(), initiator, TARGET_OK)
+    assert check["status"] == "passed" and "memcpy_gbps" not in check["figures"]
+    assert check["details"]["initiator"]["memcpy_error"].startswith("RuntimeError")
+
+
 def test_nixl_mismatch_fails():
     target = dict(
         TARGET_OK, ok=False, match=False, mismatched_bytes=42, sha256="0" * 64, error="42 of 67108864 bytes differ"
@@ -786,6 +818,7 @@ def test_markdown_has_table_failures_and_figures():
     assert "| fi_pingpong between the first two nodes | a, b | PASS |" in text
     assert "| 1048576 | 100 | 3976.17 | 263.71 |" in text
     assert "- NIXL UCX WRITE: 1.284 GB/s" in text
+    assert "plain memory copy" not in text  # an answer without the yardstick still renders
     assert "## Failures: likely cause and fix" in text  # mlflow: no group -> skipped; nccl: no fact -> failed
     assert "- Likely cause:" in text and "- Fix:" in text
     checks_table = text.split("## Checks", 1)[1].split("\n## ", 1)[0]
@@ -793,6 +826,34 @@ def test_markdown_has_table_failures_and_figures():
     assert len(rows) == 2 + len(report["checks"])
     for line in rows:
         assert len(re.findall(r"(?<!\\)\|", line)) == 5, line
+
+
+def test_markdown_figures_line_names_the_memory_copy():
+    d = two_nodes()
+    d["results"] = {
+        "nixl": {
+            "initiator": {"rc": 0, "stdout": json.dumps(INITIATOR_WITH_MEMCPY)},
+            "target": {"finished": 1, "rc": 0, "stdout": json.dumps(TARGET_OK)},
+        },
+    }
+    text = vr.validation_markdown(vr.validation_report(d))
+    line = next(line for line in text.splitlines() if line.startswith("- NIXL UCX WRITE:"))
+    assert line.endswith(
+        "bytes match: True; 10.0% of a plain memory copy of the same buffer on a (12.84 GB/s, best 13.5 GB/s)"
+    )
+
+
+def test_mlflow_metrics_carry_the_memcpy_figures():
+    d = two_nodes()
+    d["results"] = {
+        "nixl": {
+            "initiator": {"rc": 0, "stdout": json.dumps(INITIATOR_WITH_MEMCPY)},
+            "target": {"finished": 1, "rc": 0, "stdout": json.dumps(TARGET_OK)},
+        },
+    }
+    metrics = vr.validation_mlflow_batch(vr.validation_report(d))["metrics"]
+    assert metrics["nixl.transfer.memcpy_gbps"] == 12.84
+    assert metrics["nixl.transfer.share_of_memcpy"] == pytest.approx(0.1)
 
 
 def test_markdown_escapes_pipes():

@@ -15,6 +15,7 @@ import pathlib
 import socket
 import sys
 import threading
+import types
 import urllib.parse
 
 import pytest
@@ -389,6 +390,95 @@ def test_pattern_is_reproducible_and_seeded():
     assert a.dtype == np.uint8 and a.nbytes == 4096
     assert (a == nixl.pattern(np, 4096, 7)).all()
     assert not (a == nixl.pattern(np, 4096, 8)).all()
+
+
+def test_warm_gbps_leaves_out_the_first_run():
+    assert nixl.warm_gbps(10**9, [10.0, 0.5, 0.5]) == 2.0
+    assert nixl.warm_gbps(10**9, [0.5]) == 2.0
+
+
+def test_memcpy_figures_time_a_plain_copy_of_the_buffer():
+    np = pytest.importorskip("numpy")
+    src = nixl.pattern(np, 1 << 20, 3)
+    figures = nixl.memcpy_figures(np, src, 4)
+    assert len(figures["memcpy_seconds"]) == 4
+    assert figures["memcpy_gbps"] > 0 and figures["memcpy_gbps_first"] > 0
+    assert figures["memcpy_gbps_best"] >= figures["memcpy_gbps"]
+
+
+class FakeNixlAgent:
+    """Just enough of nixl._api.nixl_agent for the initiator's side: every transfer is DONE at once."""
+
+    def __init__(self, name, config):
+        self.backends = {"UCX": object()}
+
+    def register_memory(self, descs, kind):
+        return descs
+
+    def deregister_memory(self, reg):
+        pass
+
+    def fetch_remote_metadata(self, name, ip, port):
+        pass
+
+    def send_local_metadata(self, ip, port):
+        pass
+
+    def get_new_notifs(self):
+        return {nixl.TARGET: [json.dumps({"addr": 4096, "len": 1 << 20, "dev": 0}).encode()]}
+
+    def check_remote_metadata(self, name):
+        return True
+
+    def get_xfer_descs(self, descs, kind):
+        return descs
+
+    def initialize_xfer(self, op, local, remote, peer, tag):
+        return "handle"
+
+    def transfer(self, handle, notif):
+        return "DONE"
+
+    def release_xfer_handle(self, handle):
+        pass
+
+    def remove_remote_agent(self, name):
+        pass
+
+    def invalidate_local_metadata(self, ip, port):
+        pass
+
+
+class FakeNixlApi:
+    nixl_agent = FakeNixlAgent
+
+    @staticmethod
+    def nixl_agent_config(**kwargs):
+        return kwargs
+
+
+def test_initiator_reports_the_transfer_and_the_memory_copy():
+    np = pytest.importorskip("numpy")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        args = types.SimpleNamespace(
+            backend="UCX", ip="127.0.0.1", port=port, size_mib=1, iterations=3, seed=1, timeout=10
+        )
+        result = {}
+        nixl.run_initiator(np, FakeNixlApi, args, result)
+    assert result["ok"] and result["phase"] == "done" and "memcpy_error" not in result
+    assert len(result["seconds"]) == len(result["memcpy_seconds"]) == 3
+    assert result["memcpy_gbps"] > 0 and result["memcpy_gbps_best"] >= result["memcpy_gbps"]
+    assert result["share_of_memcpy"] == nixl.share(result["gbps"], result["memcpy_gbps"])
+
+
+def test_share_of_memcpy():
+    assert nixl.share(1.0, 8.0) == 0.125
+    assert nixl.share(None, 8.0) is None
+    assert nixl.share(1.0, None) is None
+    assert nixl.share(1.0, 0) is None
 
 
 def test_wait_for_times_out_with_what_it_waited_for():
