@@ -9,6 +9,8 @@
 #   make molecule the node roles on two Debian 12 systemd containers (installs and starts Docker, builds the image)
 #   make test     all of the above
 #   make e2e      the demo as a test: make demo twice (second run changed=0 for provision and configure), verify_efa.yml, teardown
+#   make bench    benchmarks on a lab of its own (BENCH_PORT, 5071): provision re-run, remote tasks over aws_ssm,
+#                 API calls, NIXL vs memcpy; results in bench/results/ (see docs/PERFORMANCE.md)
 #   make demo     the whole product on the lab: site.yml over amazon.aws.aws_ssm to Debian 12 containers standing in for EC2
 #   make demo-down  teardown.yml on the lab, then the lab itself (its node containers and its local AWS)
 #   make lab-up   the lab's local AWS (moto + tests/lab stand-ins) in the background on 127.0.0.1:$LAB_PORT (5055);
@@ -32,7 +34,7 @@ PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down
+.PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down bench
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -161,3 +163,11 @@ demo-down: setup
 
 e2e: setup
 	pytest tests/e2e
+
+# Benchmarks (bench/run.py): their own lab on BENCH_PORT, always taken down at the end, even after a failure.
+BENCH_PORT ?= 5071
+BENCH_ARGS ?=
+
+bench: setup
+	tools/docker_engine.sh
+	$(BIN)/python bench/run.py --port $(BENCH_PORT) --image $$(tools/node_image.sh) $(BENCH_ARGS)
