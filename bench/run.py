@@ -202,7 +202,8 @@ class Lab:
         return {
             "host": host,
             "module": "ansible.builtin.stat (become)",
-            "sessions": sum("ESTABLISH SSM CONNECTION" in line for line in text),
+            # The connection logs "ESTABLISH SSM CONNECTION" twice per session; the plugin starts once.
+            "sessions": sum("> SSM COMMAND: " in line for line in text),
             "commands": len(commands),
             "command_heads": heads,
             "file_transfers": sum(("> PUT " in line or "> FETCH " in line) for line in text),
@@ -434,18 +435,25 @@ def markdown(results):
                         fmt(totals["seconds_per_remote_task"], 2),
                         totals["changed"],
                         run.get("calls", {}).get("by_action", {}).get("ssm:StartSession", "-"),
+                        run.get("calls", {}).get("by_action", {}).get("s3:PUT", "-"),
                         run.get("calls", {}).get("total", "-"),
                     )
                 )
     if rows:
         lines += ["", "## The nodes over amazon.aws.aws_ssm (remote task invocations per host)", ""]
         header = ("Run", "Wall s", "Host", "Remote tasks", "Remote s", "s / remote task", "changed")
-        lines += table((*header, "SSM sessions", "API calls"), rows, "lrlrrrrrr")
+        lines += table((*header, "SSM sessions", "Files sent (S3 PUT)", "API calls"), rows, "lrlrrrrrrr")
+        lines += [
+            "",
+            "SSM sessions, files sent and API calls are for all hosts together; a remote task is one session, "
+            "a copy or template task runs two modules in its session (stat, then copy or file) and sends "
+            "its content as one more file when that changed.",
+        ]
         anatomy = results.get("ssm_anatomy") or {}
         if anatomy.get("commands"):
             lines += [
                 "",
-                f"One remote module task over aws_ssm: {anatomy.get('sessions')} session "
+                f"One remote module task over aws_ssm ({anatomy.get('module')}): {anatomy.get('sessions')} session "
                 f"(StartSession, the plugin, terminal set-up), {anatomy['commands']} shell commands through it "
                 f"({', '.join(anatomy.get('command_heads') or [])}), {anatomy.get('file_transfers')} file "
                 "transfer through S3 (the controller's PUT, the node's curl GET).",
@@ -590,7 +598,13 @@ def main(argv=None):
     )
     parser.add_argument("--skip-dlami", action="store_true", help="leave out the DLAMI case (a second lab)")
     parser.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
+    parser.add_argument("--render", type=pathlib.Path, help="only print (and rewrite) the Markdown of a results JSON")
     args = parser.parse_args(argv)
+    if args.render:
+        text = markdown(json.loads(args.render.read_text(encoding="utf-8")))
+        args.render.with_suffix(".md").write_text(text, encoding="utf-8")
+        print(text)
+        return 0
 
     if port_answers(args.port):
         sys.exit(

@@ -141,7 +141,7 @@ def test_markdown_of_a_complete_run():
     r["ssm_anatomy"] = {"sessions": 1, "commands": 6, "command_heads": ["echo ~", "mkdir"], "file_transfers": 1}
     text = bench.markdown(r)
     assert "| re-run | 30.0 | 75% | 0 | 9 |" in text
-    assert "| full install, fresh nodes | 10.0 | node0 (prefill+mlflow) | 10 | 40.0 | 4.00 | 0 | 4 | 9 |" in text
+    assert "| full install, fresh nodes | 10.0 | node0 (prefill+mlflow) | 10 | 40.0 | 4.00 | 0 | 4 | - | 9 |" in text
     assert "| passed | 2.0 | - | - | 10.0 | - | 20.0 % |" in text
     assert "| full install, fresh nodes | mlflow | Wait for health | ansible.builtin.copy | 4 | 1 | 3 |" in text
     assert "6 shell commands" in text and "Stopped early" not in text
