@@ -142,9 +142,27 @@ def test_markdown_of_a_complete_run():
     text = bench.markdown(r)
     assert "| re-run | 30.0 | 75% | 0 | 9 |" in text
     assert "| full install, fresh nodes | 10.0 | node0 (prefill+mlflow) | 10 | 40.0 | 4.00 | 0 | 4 | - | 9 |" in text
-    assert "| passed | 2.0 | - | - | 10.0 | - | 20.0 % |" in text
+    assert "| validate run 1 | passed | 2.0 | - | - | 10.0 | - | 20.0 % |" in text
+    assert "| median |" not in text
     assert "| full install, fresh nodes | mlflow | Wait for health | ansible.builtin.copy | 4 | 1 | 3 |" in text
     assert "6 shell commands" in text and "Stopped early" not in text
+
+
+def test_nixl_median_over_the_validate_runs():
+    runs = [
+        {"status": "passed", "gbps": 2.0, "memcpy_gbps": 10.0, "share_of_memcpy": 0.2},
+        {"status": "passed", "gbps": 3.0, "memcpy_gbps": 6.0, "share_of_memcpy": 0.5},
+        {"status": "failed", "reason": "x"},
+    ]
+    summary = bench.nixl_median(runs)
+    assert (summary["runs"], summary["passed"]) == (3, 2)
+    assert (summary["gbps"], summary["memcpy_gbps"], summary["share_of_memcpy"]) == (2.5, 8.0, 0.35)
+    assert summary["gbps_first"] is None
+    r = results()
+    r["nixl_runs"], r["nixl"] = runs, summary
+    text = bench.markdown(r)
+    assert "| validate run 3 | failed | - | - | - | - | - | - |" in text
+    assert "| median | 2 of 3 passed | 2.5 | - | - | 8.0 | - | 35.0 % |" in text
 
 
 def test_markdown_of_a_run_that_stopped_early():
