@@ -15,7 +15,8 @@ description:
     and, per host, how many tasks ran something on that host and the seconds they took.
   - A remote task is a task run on a host other than the controller, not delegated to it, and
     not an action that only runs on the controller (set_fact, debug, assert, ...). Over
-    M(amazon.aws.aws_ssm) each is a round trip through Session Manager; a loop counts once per item.
+    M(amazon.aws.aws_ssm) each is a round trip through Session Manager; a loop counts once per item
+    and every C(until) retry once more.
   - Per-play counts make "a second run changes nothing" checkable play by play, for example
     provisioning and configuration separately within C(site.yml).
   - Optionally writes the same figures as JSON, for benchmarks and tests.
@@ -28,6 +29,9 @@ options:
       - Where to write the summary as JSON, an object with a C(plays) list; each play has C(name),
         C(seconds), C(changed), C(failed) and C(hosts), a mapping of host name to C(ok), C(changed),
         C(failed), C(skipped), C(unreachable), C(remote_tasks) and C(remote_seconds).
+      - The object also has a C(tasks) list, one entry per task result and host, with C(play),
+        C(role), C(task), C(action), C(host), C(status), C(remote), C(invocations), C(retries) and
+        C(seconds), which shows the tasks that cost the round trips.
       - Empty (the default) writes no file.
     type: str
     default: ""
@@ -60,6 +64,7 @@ class CallbackModule(CallbackBase):
         self.summary = PlaySummary()
         self.started = {}
         self.items = {}
+        self.retries = {}
 
     def v2_playbook_on_play_start(self, play):
         self.summary.start_play(play.get_name().strip(), time.monotonic())
@@ -70,22 +75,34 @@ class CallbackModule(CallbackBase):
     def _result(self, result, status):
         host = result._host.get_name()
         task = result._task
+        key = (host, task._uuid)
         now = time.monotonic()
-        started = self.started.pop((host, task._uuid), now)
+        started = self.started.pop(key, now)
         delegated = (result._result.get("_ansible_delegated_vars") or {}).get("ansible_host")
         if delegated is None and task.delegate_to:
             delegated = task.delegate_to
         connection = getattr(task, "connection", None)
-        remote = is_remote(host, task.action, delegated_to=delegated, connection=connection)
-        self.summary.result(host, status, remote=remote, seconds=now - started, ended=now)
-        items = self.items.pop((host, task._uuid), 0)
-        if remote:
-            self.summary.loop_items(host, items)
+        self.summary.result(
+            host,
+            status,
+            remote=is_remote(host, task.action, delegated_to=delegated, connection=connection),
+            seconds=now - started,
+            ended=now,
+            items=self.items.pop(key, 0),
+            retries=self.retries.pop(key, 0),
+            role=task._role.get_name(include_role_fqcn=False) if task._role else "",
+            task=(task.name or task.action).strip(),
+            action=task.action,
+        )
 
     def _item(self, result):
         key = (result._host.get_name(), result._task._uuid)
         if not result._result.get("skipped"):
             self.items[key] = self.items.get(key, 0) + 1
+
+    def v2_runner_retry(self, result):
+        key = (result._host.get_name(), result._task._uuid)
+        self.retries[key] = self.retries.get(key, 0) + 1
 
     def v2_runner_item_on_ok(self, result):
         self._item(result)

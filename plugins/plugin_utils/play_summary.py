@@ -9,7 +9,8 @@ Pure logic (no Ansible objects), unit tested without running a playbook. A *remo
 task run on a host other than the controller that executes something there: not delegated to
 the controller and not one of the actions that only run on the controller (such as set_fact
 or debug). Every such invocation over amazon.aws.aws_ssm is a round trip through Session
-Manager, which is what the performance goal counts; a loop counts once per item.
+Manager, which is what the performance goal counts; a loop counts once per item and every
+`until` retry once more.
 """
 
 from __future__ import annotations
@@ -50,10 +51,11 @@ def is_remote(host, action, delegated_to=None, connection=None):
 
 
 class PlaySummary:
-    """Counts per play and host: statuses, remote task invocations and their seconds."""
+    """Counts per play and host (statuses, remote task invocations and their seconds), and a row per task result."""
 
     def __init__(self):
         self.plays = []
+        self.tasks = []
 
     def start_play(self, name, started):
         self.plays.append({"name": name, "started": started, "ended": started, "hosts": {}})
@@ -67,19 +69,30 @@ class PlaySummary:
             hosts[host].update(remote_tasks=0, remote_seconds=0.0)
         return hosts[host]
 
-    def result(self, host, status, *, remote, seconds, ended):
-        """One task result (for a loop: the loop's final result, once)."""
+    def result(self, host, status, *, remote, seconds, ended, items=0, retries=0, role="", task="", action=""):
+        """One task result on one host: a loop's final result once, with how many items and retries it ran."""
         counts = self._host(host)
         counts[status] += 1
-        if remote and status != "skipped":
-            counts["remote_tasks"] += 1
+        ran = remote and status != "skipped"
+        invocations = max(items, 1) + retries if ran else 0
+        if ran:
+            counts["remote_tasks"] += invocations
             counts["remote_seconds"] += max(seconds, 0.0)
         self.plays[-1]["ended"] = max(self.plays[-1]["ended"], ended)
-
-    def loop_items(self, host, items):
-        """A loop ran `items` items: each was a remote invocation; the final result counted one already."""
-        if items > 1:
-            self._host(host)["remote_tasks"] += items - 1
+        self.tasks.append(
+            {
+                "play": self.plays[-1]["name"],
+                "role": role,
+                "task": task,
+                "action": action,
+                "host": host,
+                "status": status,
+                "remote": remote,
+                "invocations": invocations,
+                "retries": retries,
+                "seconds": round(max(seconds, 0.0), 3),
+            }
+        )
 
     def as_dict(self):
         plays = []
@@ -97,7 +110,7 @@ class PlaySummary:
                     "failed": sum(h["failed"] + h["unreachable"] for h in hosts.values()),
                 }
             )
-        return {"plays": plays}
+        return {"plays": plays, "tasks": list(self.tasks)}
 
 
 def render_table(summary):

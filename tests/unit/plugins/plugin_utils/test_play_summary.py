@@ -27,37 +27,47 @@ def test_what_is_a_remote_task(host, action, delegated, connection, remote):
     assert is_remote(host, action, delegated_to=delegated, connection=connection) is remote
 
 
-def test_counts_per_play_and_host_with_loops_counted_per_item():
+def test_counts_per_play_and_host_with_loop_items_and_retries_as_invocations():
     summary = PlaySummary()
     summary.start_play("Configure", 100.0)
-    summary.result("i-0a", "ok", remote=True, seconds=2.0, ended=102.0)
-    summary.result("i-0a", "changed", remote=True, seconds=1.0, ended=103.0)
-    summary.loop_items("i-0a", 3)  # the changed task above was a loop of 3 items
-    summary.result("i-0a", "ok", remote=False, seconds=0.1, ended=103.1)
-    summary.result("i-0a", "skipped", remote=True, seconds=0.0, ended=103.2)
+    summary.result("i-0a", "ok", remote=True, seconds=2.0, ended=102.0, role="efa", task="Read", action="efa_node_info")
+    summary.result("i-0a", "changed", remote=True, seconds=1.0, ended=103.0, items=3, task="Dirs", action="file")
+    summary.result("i-0a", "ok", remote=False, seconds=0.1, ended=103.1, task="Record", action="set_fact")
+    summary.result("i-0a", "skipped", remote=True, seconds=0.0, ended=103.2, items=0, task="Skipped")
+    summary.result("i-0a", "ok", remote=True, seconds=3.0, ended=106.0, retries=2, task="Wait", action="uri")
     summary.result("i-0b", "failed", remote=True, seconds=4.0, ended=107.5)
     summary.start_play("Validate", 110.0)
     summary.result("i-0b", "unreachable", remote=True, seconds=1.5, ended=111.5)
 
-    plays = summary.as_dict()["plays"]
-    configure, validate = plays
+    data = summary.as_dict()
+    configure, validate = data["plays"]
     assert configure["name"] == "Configure" and configure["seconds"] == 7.5
     assert configure["changed"] == 1 and configure["failed"] == 1
+    # 1 + 3 loop items + (1 + 2 retries); the set_fact and the skipped task ran nothing there.
     assert configure["hosts"]["i-0a"] == {
-        "ok": 2, "changed": 1, "failed": 0, "skipped": 1, "unreachable": 0,
-        "remote_tasks": 4, "remote_seconds": 3.0,
+        "ok": 3, "changed": 1, "failed": 0, "skipped": 1, "unreachable": 0,
+        "remote_tasks": 7, "remote_seconds": 6.0,
     }  # fmt: skip
     assert configure["hosts"]["i-0b"]["remote_tasks"] == 1
     assert validate["failed"] == 1 and validate["changed"] == 0 and validate["seconds"] == 1.5
 
+    rows = {row["task"]: row for row in data["tasks"] if row["host"] == "i-0a"}
+    assert rows["Read"] == {
+        "play": "Configure", "role": "efa", "task": "Read", "action": "efa_node_info", "host": "i-0a",
+        "status": "ok", "remote": True, "invocations": 1, "retries": 0, "seconds": 2.0,
+    }  # fmt: skip
+    assert rows["Dirs"]["invocations"] == 3
+    assert rows["Wait"]["invocations"] == 3 and rows["Wait"]["retries"] == 2
+    assert rows["Record"]["invocations"] == 0 and rows["Skipped"]["invocations"] == 0
+    assert len(data["tasks"]) == 7
 
-def test_a_loop_of_one_item_or_none_adds_nothing():
+
+def test_a_loop_of_one_item_or_none_counts_once():
     summary = PlaySummary()
     summary.start_play("p", 0.0)
-    summary.result("n", "ok", remote=True, seconds=1.0, ended=1.0)
-    summary.loop_items("n", 1)
-    summary.loop_items("n", 0)
-    assert summary.as_dict()["plays"][0]["hosts"]["n"]["remote_tasks"] == 1
+    summary.result("n", "ok", remote=True, seconds=1.0, ended=1.0, items=1)
+    summary.result("n", "ok", remote=True, seconds=1.0, ended=2.0, items=0)
+    assert summary.as_dict()["plays"][0]["hosts"]["n"]["remote_tasks"] == 2
 
 
 def test_results_before_any_play_are_kept_in_an_unnamed_play():
