@@ -157,7 +157,12 @@ class Lab:
         self.make("lab-up", log, LAB_NODE_IMAGE=self.image)
 
     def down(self, log):
-        self.make("demo-down", log)
+        """make demo-down (teardown.yml, then the lab); when that fails, make lab-down still stops it all."""
+        try:
+            self.make("demo-down", log)
+        except (StepFailed, subprocess.TimeoutExpired):
+            self.make("lab-down", log)
+            raise
 
     def calls(self, reset=False):
         request = urllib.request.Request(self.url + "/lab/calls", method="POST" if reset else "GET")
@@ -252,8 +257,10 @@ class Lab:
         ]
         run["changed"] = sum(p["changed"] for p in summary["plays"])
         run["failed"] = sum(p["failed"] for p in summary["plays"])
-        run["hosts"] = host_totals(summary)
-        run["tasks"] = task_table(read_json(tasks_file) or [])
+        # Task rows: from play_summary itself where it writes them, else from bench_tasks.
+        rows = summary.get("tasks") or read_json(tasks_file) or []
+        run["hosts"] = host_totals(summary, rows)
+        run["tasks"] = task_table(rows)
         self.runs[step] = run
         print(
             f"[bench] {step}: rc {result.returncode}, {seconds} s, changed {run['changed']}"
@@ -278,8 +285,13 @@ def summarize_calls(snapshot):
     return {"total": snapshot.get("total", 0), "top": top[:TOP], "by_action": by_action}
 
 
-def host_totals(summary):
-    """Per host over every play: statuses, remote task invocations, their seconds, seconds per remote task."""
+def host_totals(summary, rows=None):
+    """Per host over every play: statuses, remote task invocations, their seconds, seconds per remote task.
+
+    With task rows, the remote invocations and seconds come from them (a loop counts each item, an
+    `until` retry counts again), whichever version of the play_summary callback wrote the summary;
+    play_summary's own per-host figures are kept as play_summary_remote_tasks.
+    """
     hosts = {}
     for play in summary.get("plays", []):
         for host, counts in play["hosts"].items():
@@ -288,6 +300,14 @@ def host_totals(summary):
             for key in ("ok", "changed", "failed", "skipped", "remote_tasks"):
                 total[key] += counts.get(key, 0)
             total["remote_seconds"] += counts.get("remote_seconds", 0.0)
+    if rows:
+        for total in hosts.values():
+            total["play_summary_remote_tasks"] = total["remote_tasks"]
+            total["remote_tasks"], total["remote_seconds"] = 0, 0.0
+        for row in rows:
+            if row.get("invocations") and row["host"] in hosts:
+                hosts[row["host"]]["remote_tasks"] += row["invocations"]
+                hosts[row["host"]]["remote_seconds"] += row["seconds"]
     for total in hosts.values():
         total["remote_seconds"] = round(total["remote_seconds"], 2)
         tasks = total["remote_tasks"]

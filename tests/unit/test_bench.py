@@ -47,6 +47,15 @@ def test_host_totals_add_up_the_plays():
     assert hosts["b"]["seconds_per_remote_task"] is None
 
 
+def test_host_totals_take_the_invocations_from_the_task_rows():
+    rows = [row("a", "Loop", invocations=3, seconds=2.0), row("a", "Wait", invocations=4, retries=3, seconds=5.0)]
+    rows.append(row("a", "Skipped", invocations=0, status="skipped", seconds=0.1))
+    hosts = bench.host_totals(SUMMARY, rows)
+    assert hosts["a"]["remote_tasks"] == 7 and hosts["a"]["remote_seconds"] == 7.0
+    assert hosts["a"]["play_summary_remote_tasks"] == 6 and hosts["a"]["changed"] == 1
+    assert hosts["b"]["remote_tasks"] == 0
+
+
 def row(host, task, invocations=1, seconds=1.0, remote=True, status="ok", retries=0, role="efa"):
     return {
         "play": "p",
