@@ -474,6 +474,50 @@ def test_initiator_reports_the_transfer_and_the_memory_copy():
     assert result["share_of_memcpy"] == nixl.share(result["gbps"], result["memcpy_gbps"])
 
 
+def test_initiator_times_the_memory_copy_before_its_agent_exists(monkeypatch):
+    np = pytest.importorskip("numpy")
+    order = []
+    copy = nixl.memcpy_figures
+
+    class Agent(FakeNixlAgent):
+        def __init__(self, name, config):
+            order.append("agent")
+            super().__init__(name, config)
+
+    class Api(FakeNixlApi):
+        nixl_agent = Agent
+
+    monkeypatch.setattr(nixl, "memcpy_figures", lambda *a: order.append("memcpy") or copy(*a))
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        args = types.SimpleNamespace(
+            backend="UCX", ip="127.0.0.1", port=listener.getsockname()[1], size_mib=1, iterations=2, seed=1, timeout=10
+        )
+        nixl.run_initiator(np, Api, args, {})
+    assert order == ["memcpy", "agent"]
+
+
+def test_memcpy_failure_leaves_the_transfer_alone(monkeypatch):
+    np = pytest.importorskip("numpy")
+
+    def broken(*args):
+        raise RuntimeError("the memory copy differs from its source")
+
+    monkeypatch.setattr(nixl, "memcpy_figures", broken)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        args = types.SimpleNamespace(
+            backend="UCX", ip="127.0.0.1", port=listener.getsockname()[1], size_mib=1, iterations=2, seed=1, timeout=10
+        )
+        result = {}
+        nixl.run_initiator(np, FakeNixlApi, args, result)
+    assert result["ok"] and result["gbps"] > 0
+    assert result["memcpy_error"] == "RuntimeError: the memory copy differs from its source"
+    assert "share_of_memcpy" not in result and "memcpy_gbps" not in result
+
+
 def test_share_of_memcpy():
     assert nixl.share(1.0, 8.0) == 0.125
     assert nixl.share(None, 8.0) is None
