@@ -42,7 +42,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = pathlib.Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 SCHEMA = "nixl_efa.cluster/bench/v1"
-CALLBACKS = "ansible.posix.profile_tasks,nixl_efa.cluster.play_summary,bench_tasks"
 PLAYBOOK_TIMEOUT = 3600
 TOP = 10
 
@@ -123,8 +122,6 @@ class Lab:
             PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
             ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
             ANSIBLE_FORCE_COLOR="0",
-            ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "bench" / "callback_plugins"),
-            ANSIBLE_CALLBACKS_ENABLED=CALLBACKS,
             AWS_ENDPOINT_URL=self.url,
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
@@ -223,12 +220,10 @@ class Lab:
         """One timed ansible-playbook run; its play summary, task rows and the API calls it caused."""
         log = self.work / f"{step}.log"
         summary_file = self.work / f"{step}.summary.json"
-        tasks_file = self.work / f"{step}.tasks.json"
         args = [str(BIN / "ansible-playbook"), *self.inventory_args(), playbook]
         args += ["-e", json.dumps(self.extra_vars)]
         env = self.environ(
             NIXL_EFA_PLAY_SUMMARY_FILE=str(summary_file),
-            BENCH_TASKS_FILE=str(tasks_file),
             LAB_SSM_COMMAND_LATENCY=str(latency),
         )
         if count_calls:
@@ -257,8 +252,7 @@ class Lab:
         ]
         run["changed"] = sum(p["changed"] for p in summary["plays"])
         run["failed"] = sum(p["failed"] for p in summary["plays"])
-        # Task rows: from play_summary itself where it writes them, else from bench_tasks.
-        rows = summary.get("tasks") or read_json(tasks_file) or []
+        rows = summary.get("tasks") or []
         run["hosts"] = host_totals(summary, rows)
         run["tasks"] = task_table(rows)
         self.runs[step] = run
@@ -288,9 +282,9 @@ def summarize_calls(snapshot):
 def host_totals(summary, rows=None):
     """Per host over every play: statuses, remote task invocations, their seconds, seconds per remote task.
 
-    With task rows, the remote invocations and seconds come from them (a loop counts each item, an
-    `until` retry counts again), whichever version of the play_summary callback wrote the summary;
-    play_summary's own per-host figures are kept as play_summary_remote_tasks.
+    With play_summary's task rows, the remote invocations and seconds are summed from them (a loop
+    counts each item, an `until` retry counts again); its per-host remote_tasks, which count the
+    same, are kept as play_summary_remote_tasks.
     """
     hosts = {}
     for play in summary.get("plays", []):
