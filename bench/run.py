@@ -90,7 +90,7 @@ def others(port):
     )
     names = []
     for line in result.stdout.splitlines():
-        name, _, lab = line.partition("\t")
+        name, lab = (line.split("\t", 1) + [""])[:2]
         if (lab and lab != str(port)) or name.startswith("nixl-efa-node-"):
             names.append(name)
     return sorted(names)
@@ -416,7 +416,9 @@ def markdown(results):
     lines.append(
         f"Machine: {m['cpus']} CPUs, Docker {m['docker']}, {m['ansible_core']}, Python {m['python']}, "
         f"commit {m['commit']}{' (with uncommitted changes)' if m['worktree_dirty'] else ''}; lab on port "
-        f"{results['port']}; load average at the start {m['load_average']}. Other labs or molecule nodes running "
+        f"{results['port']}; load average at the start {m['load_average']}"
+        f"{', at the end ' + str(results['load_average_at_end']) if results.get('load_average_at_end') else ''}. "
+        "Other labs or molecule nodes running "
         f"at the start: {', '.join(results['other_containers_at_start']) or 'none'}; at the end: "
         f"{', '.join(results.get('other_containers_at_end') or []) or 'none'}."
     )
@@ -613,7 +615,7 @@ def interrupted(signum, frame):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--port", type=int, default=5071, help="the bench's own lab port (default 5071)")
     parser.add_argument("--image", default="", help="node image (default: tools/node_image.sh builds or names it)")
     parser.add_argument(
@@ -681,6 +683,7 @@ def main(argv=None):
                 status = status or 1
     results["finished"] = utc_stamp()
     results["other_containers_at_end"] = others(args.port)
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     args.results_dir.mkdir(parents=True, exist_ok=True)
     out = args.results_dir / f"{stamp}.json"
     out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
