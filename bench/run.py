@@ -39,6 +39,11 @@ import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# The collection as `make setup` links it, for the play_summary callback's own per-host totals.
+sys.path.insert(0, str(ROOT / ".collections"))
+
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import host_totals  # noqa: E402
+
 BIN = pathlib.Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 SCHEMA = "nixl_efa.cluster/bench/v1"
@@ -253,7 +258,7 @@ class Lab:
         run["changed"] = sum(p["changed"] for p in summary["plays"])
         run["failed"] = sum(p["failed"] for p in summary["plays"])
         rows = summary.get("tasks") or []
-        run["hosts"] = host_totals(summary, rows)
+        run["hosts"] = host_totals(summary)
         run["tasks"] = task_table(rows)
         self.runs[step] = run
         print(
@@ -277,36 +282,6 @@ def summarize_calls(snapshot):
     by_action = snapshot.get("by_action") or {}
     top = sorted(by_action.items(), key=lambda kv: (-kv[1], kv[0]))
     return {"total": snapshot.get("total", 0), "top": top[:TOP], "by_action": by_action}
-
-
-def host_totals(summary, rows=None):
-    """Per host over every play: statuses, remote task invocations, their seconds, seconds per remote task.
-
-    With play_summary's task rows, the remote invocations and seconds are summed from them (a loop
-    counts each item, an `until` retry counts again); its per-host remote_tasks, which count the
-    same, are kept as play_summary_remote_tasks.
-    """
-    hosts = {}
-    for play in summary.get("plays", []):
-        for host, counts in play["hosts"].items():
-            total = hosts.setdefault(host, dict.fromkeys(("ok", "changed", "failed", "skipped", "remote_tasks"), 0))
-            total.setdefault("remote_seconds", 0.0)
-            for key in ("ok", "changed", "failed", "skipped", "remote_tasks"):
-                total[key] += counts.get(key, 0)
-            total["remote_seconds"] += counts.get("remote_seconds", 0.0)
-    if rows:
-        for total in hosts.values():
-            total["play_summary_remote_tasks"] = total["remote_tasks"]
-            total["remote_tasks"], total["remote_seconds"] = 0, 0.0
-        for row in rows:
-            if row.get("invocations") and row["host"] in hosts:
-                hosts[row["host"]]["remote_tasks"] += row["invocations"]
-                hosts[row["host"]]["remote_seconds"] += row["seconds"]
-    for total in hosts.values():
-        total["remote_seconds"] = round(total["remote_seconds"], 2)
-        tasks = total["remote_tasks"]
-        total["seconds_per_remote_task"] = round(total["remote_seconds"] / tasks, 3) if tasks else None
-    return hosts
 
 
 def task_table(rows):

@@ -130,18 +130,36 @@ def render_table(summary):
             )
         )
     lines = _table(rows)
-    remote = {}
-    for play in summary["plays"]:
-        for host, counts in play["hosts"].items():
-            tasks, seconds = remote.get(host, (0, 0.0))
-            remote[host] = (tasks + counts["remote_tasks"], seconds + counts["remote_seconds"])
-    remote = {host: value for host, value in remote.items() if value[0]}
+    remote = {host: totals for host, totals in host_totals(summary).items() if totals["remote_tasks"]}
     if remote:
         rows = [("Host", "remote tasks", "seconds", "seconds per task")]
-        for host, (tasks, seconds) in sorted(remote.items()):
-            rows.append((host, str(tasks), f"{seconds:.1f}", f"{seconds / tasks:.2f}"))
+        for host, totals in sorted(remote.items()):
+            rows.append(
+                (
+                    host,
+                    str(totals["remote_tasks"]),
+                    f"{totals['remote_seconds']:.1f}",
+                    f"{totals['seconds_per_remote_task']:.2f}",
+                )
+            )
         lines += [""] + _table(rows)
     return "\n".join(lines)
+
+
+def host_totals(summary):
+    """Per host, over every play of a summary (as_dict()): the statuses, the remote task invocations,
+    their seconds, and the seconds per remote task (None without any)."""
+    hosts = {}
+    for play in summary["plays"]:
+        for host, counts in play["hosts"].items():
+            total = hosts.setdefault(host, dict.fromkeys(STATUSES + ("remote_tasks", "remote_seconds"), 0))
+            for key in total:
+                total[key] += counts.get(key, 0)
+    for total in hosts.values():
+        total["remote_seconds"] = round(total["remote_seconds"], 3)
+        tasks = total["remote_tasks"]
+        total["seconds_per_remote_task"] = round(total["remote_seconds"] / tasks, 3) if tasks else None
+    return hosts
 
 
 def _table(rows):

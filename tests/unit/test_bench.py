@@ -1,4 +1,4 @@
-"""bench/run.py's pure parts: totals per host, the task table, the latency estimate and the Markdown.
+"""bench/run.py's pure parts: the task table, the latency estimate and the Markdown.
 
 The benchmark itself (labs, playbooks, timings) runs with `make bench`, never in the unit tests.
 """
@@ -12,48 +12,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
-
-
-def counts(remote_tasks, remote_seconds, changed=0):
-    return {
-        "ok": 3,
-        "changed": changed,
-        "failed": 0,
-        "skipped": 1,
-        "unreachable": 0,
-        "remote_tasks": remote_tasks,
-        "remote_seconds": remote_seconds,
-    }
-
-
-SUMMARY = {
-    "plays": [
-        {
-            "name": "one",
-            "seconds": 10.0,
-            "changed": 1,
-            "failed": 0,
-            "hosts": {"a": counts(4, 8.0, 1), "b": counts(0, 0)},
-        },
-        {"name": "two", "seconds": 5.0, "changed": 0, "failed": 0, "hosts": {"a": counts(2, 1.0)}},
-    ]
-}
-
-
-def test_host_totals_add_up_the_plays():
-    hosts = bench.host_totals(SUMMARY)
-    assert hosts["a"]["remote_tasks"] == 6 and hosts["a"]["remote_seconds"] == 9.0
-    assert hosts["a"]["seconds_per_remote_task"] == 1.5 and hosts["a"]["changed"] == 1
-    assert hosts["b"]["seconds_per_remote_task"] is None
-
-
-def test_host_totals_take_the_invocations_from_the_task_rows():
-    rows = [row("a", "Loop", invocations=3, seconds=2.0), row("a", "Wait", invocations=4, retries=3, seconds=5.0)]
-    rows.append(row("a", "Skipped", invocations=0, status="skipped", seconds=0.1))
-    hosts = bench.host_totals(SUMMARY, rows)
-    assert hosts["a"]["remote_tasks"] == 7 and hosts["a"]["remote_seconds"] == 7.0
-    assert hosts["a"]["play_summary_remote_tasks"] == 6 and hosts["a"]["changed"] == 1
-    assert hosts["b"]["remote_tasks"] == 0
 
 
 def row(host, task, invocations=1, seconds=1.0, remote=True, status="ok", retries=0, role="efa"):

@@ -4,6 +4,7 @@
 import pytest
 
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import PlaySummary
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import host_totals
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import is_remote
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import render_table
 
@@ -99,3 +100,18 @@ def test_table_without_remote_tasks_has_no_host_section():
     summary.start_play("Provision", 0.0)
     summary.result("localhost", "ok", remote=False, seconds=1.0, ended=1.0)
     assert "remote tasks" not in render_table(summary.as_dict())
+
+
+def test_host_totals_add_up_the_plays_with_items_and_retries():
+    summary = PlaySummary()
+    summary.start_play("one", 0.0)
+    summary.result("a", "changed", remote=True, seconds=2.0, ended=1.0, items=3)
+    summary.result("a", "ok", remote=True, seconds=6.0, ended=2.0)
+    summary.result("b", "skipped", remote=True, seconds=0.0, ended=3.0)
+    summary.start_play("two", 10.0)
+    summary.result("a", "ok", remote=True, seconds=1.0, ended=11.0, retries=1)
+    hosts = host_totals(summary.as_dict())
+    assert hosts["a"]["remote_tasks"] == 6 and hosts["a"]["remote_seconds"] == 9.0
+    assert hosts["a"]["seconds_per_remote_task"] == 1.5 and hosts["a"]["changed"] == 1 and hosts["a"]["ok"] == 2
+    assert hosts["b"]["remote_tasks"] == 0 and hosts["b"]["skipped"] == 1
+    assert hosts["b"]["seconds_per_remote_task"] is None
