@@ -34,7 +34,7 @@ PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down bench
+.PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down bench demo demo-down e2e
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -100,6 +100,9 @@ LAB_DIR = .lab/$(LAB_PORT)
 LAB_PID := $(LAB_DIR)/moto.pid
 LAB_LOG := $(LAB_DIR)/moto.log
 LAB_URL = http://127.0.0.1:$(LAB_PORT)
+# What points every AWS client at the lab (lab-up prints it; the demo targets run with it).
+LAB_AWS_VARS = AWS_ENDPOINT_URL=$(LAB_URL) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+	AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 # True when the pid file names a running lab server (not a stale pid since reused by another process).
 LAB_RUNNING = [ -s $(LAB_PID) ] && ps -p "$$(cat $(LAB_PID))" -o args= 2>/dev/null | grep -q moto_lab.py
 LAB_ANSWERS = $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
@@ -128,7 +131,7 @@ lab-up: setup
 		echo "$(LAB_NODE_IMAGE)" >$(LAB_DIR)/node-image; \
 		echo "The lab is up (pid $$pid, log $(LAB_LOG)$(if $(LAB_NODE_IMAGE),, without node containers))"; \
 	fi
-	@echo "export AWS_ENDPOINT_URL=$(LAB_URL) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1"
+	@echo "export $(LAB_AWS_VARS)"
 
 lab-down:
 	@if $(LAB_RUNNING); then \
@@ -145,8 +148,7 @@ lab-down:
 
 # The demo: the lab with node containers, then site.yml through the lab inventory, as a user runs
 # it on AWS (aws_ec2 inventory, amazon.aws.aws_ssm). Idempotent: run it again, it changes nothing.
-LAB_ENV = env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(LAB_URL) AWS_ACCESS_KEY_ID=testing \
-	AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+LAB_ENV = env -u AWS_PROFILE -u AWS_SESSION_TOKEN $(LAB_AWS_VARS)
 DEMO_ARGS ?=
 
 demo: setup
