@@ -112,6 +112,12 @@ HINTS = {
         "Read the target's error in the details; allow all traffic within the cluster's security group; pick a "
         "free port with validation_nixl_port.",
     ),
+    "nixl_port": (
+        "The NIXL target could not listen on {target} port {port}: another socket on that node holds the port "
+        "(another program's listener, or an outgoing connection given that port from the node's ephemeral range).",
+        "The details name the sockets on the port. Set validation_nixl_port to a port that nothing on the node uses, "
+        "below the ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by default).",
+    ),
     "nixl_transfer": (
         "The NIXL WRITE did not complete with backend {backend}: the fabric path between the nodes is broken (for "
         "LIBFABRIC on EFA, the causes of a failing fi_pingpong: security group without the all-traffic rule, no "
@@ -846,6 +852,8 @@ def nixl_check(plan, results, settings):
     elif not initiator and not target:
         text = " ".join(_tail(f"{initiator_reg.get('stderr') or ''}\n{initiator_reg.get('msg') or ''}", 2))
         kind, reason = "nixl", f"no answer from the script: {text or 'no output'}"
+    elif target.get("phase") == "agent" and "PortInUse" in str(target.get("error")):
+        kind, reason = "nixl_port", errors
     elif "metadata" in phases:
         kind, reason = "nixl_metadata", errors or "the metadata exchange did not finish"
     elif "transfer" in phases:

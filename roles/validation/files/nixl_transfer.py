@@ -35,6 +35,11 @@ TARGET = "nixl-efa-validation-target"
 INITIATOR = "nixl-efa-validation-initiator"
 TAG = b"nixl-efa-validation"
 MIB = 1024 * 1024
+BIND_RETRY_SECONDS = 65
+
+
+class PortInUse(Exception):
+    """The target's listener port is held by another socket on the node."""
 
 
 class PeerTimeout(Exception):
@@ -67,11 +72,59 @@ def port_open(host, port):
         return False
 
 
-def make_agent(api, name, backend, port):
+# TCP states as /proc/net/tcp writes them (include/net/tcp_states.h).
+TCP_STATES = {
+    "01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1", "05": "FIN_WAIT2",
+    "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING",
+}
+
+
+def port_holders(port, tables=("/proc/net/tcp", "/proc/net/tcp6")):
+    """The node's TCP sockets whose local port is `port`, as 'STATE local-port -> remote' strings.
+
+    A listener's bind fails while any of them exists that it cannot share (another listener, or an
+    outgoing connection given this port from the ephemeral range).
+    """
+    found = []
+    for table in tables:
+        try:
+            with open(table) as lines:
+                rows = lines.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) < 4 or int(fields[1].rsplit(":", 1)[1], 16) != port:
+                continue
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            state = TCP_STATES.get(fields[3].upper(), fields[3])
+            found.append(f"{state} :{port} -> :{remote_port}" if remote_port else f"{state} :{port}")
+    return found
+
+
+def make_agent(api, name, backend, port, deadline=None):
+    """A NIXL agent with its listener thread on `port` (0: a port the kernel picks).
+
+    A listener that cannot bind is retried once a second until `deadline` (a socket that holds the
+    port for a moment, such as a connection in TIME_WAIT, goes away); then the error names what
+    holds the port.
+    """
     config = api.nixl_agent_config(
         enable_prog_thread=True, enable_listen_thread=True, listen_port=port, backends=[backend]
     )
-    agent = api.nixl_agent(name, config)
+    while True:
+        try:
+            agent = api.nixl_agent(name, config)
+            break
+        except RuntimeError as e:
+            if "bind" not in str(e).lower() or not port:
+                raise
+            if deadline is None or time.monotonic() + 1 > deadline:
+                holders = port_holders(port)
+                raise PortInUse(
+                    f"cannot listen on port {port}: {e} (sockets on that port: {', '.join(holders) or 'none seen'})"
+                ) from e
+            time.sleep(1)
     if backend not in agent.backends:
         raise RuntimeError(
             "NIXL backend {} did not load (plugins found: {})".format(backend, ", ".join(agent.get_plugin_list()))
@@ -120,7 +173,8 @@ def run_target(np, api, args, result):
     size = args.size_mib * MIB
     deadline = time.monotonic() + args.timeout
     result["phase"] = "agent"
-    agent = make_agent(api, TARGET, args.backend, args.port)
+    # A TIME_WAIT connection holds a port for 60 s at most: retry the bind about as long.
+    agent = make_agent(api, TARGET, args.backend, args.port, min(deadline, time.monotonic() + BIND_RETRY_SECONDS))
     buf = np.zeros(size, dtype=np.uint8)
     descs = dram_descs(np, buf)
     result["phase"] = "register"

@@ -590,6 +590,27 @@ def test_nixl_metadata_timeout_hint():
     assert "10.0.200.11 port 47594" in check["cause"]
 
 
+def test_nixl_target_port_in_use_names_the_port_and_the_fix():
+    # What the CI saw with a listener port inside the ephemeral range: the target's bind failed and
+    # the initiator waited for a listener that never came.
+    initiator = {
+        "ok": False,
+        "phase": "metadata",
+        "error": "PeerTimeout: timed out waiting for the target's listener on 10.0.200.11:47594",
+    }
+    target = {
+        "ok": False,
+        "phase": "agent",
+        "error": "PortInUse: cannot listen on port 47594: Failed to bind metadata listener socket "
+        "(sockets on that port: TIME_WAIT :47594 -> :41235)",
+    }
+    check = nixl_run(two_nodes(), initiator, target)
+    assert check["status"] == "failed"
+    assert "target: PortInUse" in check["reason"] and "TIME_WAIT :47594" in check["reason"]
+    assert "could not listen on 10.0.200.11 port 47594" in check["cause"]
+    assert "ip_local_port_range" in check["fix"] and "validation_nixl_port" in check["fix"]
+
+
 def test_nixl_without_any_answer():
     d = two_nodes()
     d["results"] = {"nixl": {"initiator": {"rc": 139, "stdout": "", "stderr": "Segmentation fault"}, "target": {}}}

@@ -457,6 +457,64 @@ class FakeNixlApi:
         return kwargs
 
 
+def test_port_holders_reads_the_kernel_tables(tmp_path):
+    table = tmp_path / "tcp"
+    table.write_text(
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 0100007F:B96A 0100007F:A0F3 06 00000000:00000000 03:00000F3A 00000000     0        0 0\n"
+        "   1: 00000000:B96A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1\n"
+        "   2: 0100007F:1F90 0100007F:B96A 01 00000000:00000000 00:00000000 00000000     0        0 2\n"
+    )
+    assert nixl.port_holders(0xB96A, tables=(str(table), str(tmp_path / "missing"))) == [
+        "TIME_WAIT :47466 -> :41203",
+        "LISTEN :47466",
+    ]
+
+
+class BindFailsApi:
+    """nixl._api whose agent cannot bind its listener the first `failures` times."""
+
+    def __init__(self, failures):
+        self.failures = failures
+        self.attempts = 0
+
+    def nixl_agent_config(self, **kwargs):
+        return kwargs
+
+    def nixl_agent(self, name, config):
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise RuntimeError("Failed to bind metadata listener socket")
+        return FakeNixlAgent(name, config)
+
+
+def test_target_retries_a_listener_port_held_for_a_moment(monkeypatch):
+    monkeypatch.setattr(nixl.time, "sleep", lambda s: None)
+    api = BindFailsApi(failures=2)
+    agent = nixl.make_agent(api, nixl.TARGET, "UCX", 18594, nixl.time.monotonic() + 30)
+    assert isinstance(agent, FakeNixlAgent) and api.attempts == 3
+
+
+def test_target_names_what_holds_its_port_at_the_deadline(monkeypatch):
+    monkeypatch.setattr(nixl, "port_holders", lambda port: [f"ESTABLISHED :{port} -> :5000"])
+    api = BindFailsApi(failures=100)
+    with pytest.raises(nixl.PortInUse, match=r"port 18594: Failed to bind .*ESTABLISHED :18594 -> :5000"):
+        nixl.make_agent(api, nixl.TARGET, "UCX", 18594, nixl.time.monotonic())
+    assert api.attempts == 1
+
+
+def test_other_agent_errors_are_not_retried():
+    class Broken(BindFailsApi):
+        def nixl_agent(self, name, config):
+            self.attempts += 1
+            raise RuntimeError("no plugins")
+
+    api = Broken(0)
+    with pytest.raises(RuntimeError, match="no plugins"):
+        nixl.make_agent(api, nixl.TARGET, "UCX", 18594, nixl.time.monotonic() + 30)
+    assert api.attempts == 1
+
+
 def test_initiator_reports_the_transfer_and_the_memory_copy():
     np = pytest.importorskip("numpy")
     with socket.socket() as listener:
