@@ -491,15 +491,15 @@ class BindFailsApi:
 def test_target_retries_a_listener_port_held_for_a_moment(monkeypatch):
     monkeypatch.setattr(nixl.time, "sleep", lambda s: None)
     api = BindFailsApi(failures=2)
-    agent = nixl.make_agent(api, nixl.TARGET, "UCX", 18594, nixl.time.monotonic() + 30)
+    agent = nixl.make_agent(api, nixl.TARGET, "UCX", 28594, nixl.time.monotonic() + 30)
     assert isinstance(agent, FakeNixlAgent) and api.attempts == 3
 
 
 def test_target_names_what_holds_its_port_at_the_deadline(monkeypatch):
     monkeypatch.setattr(nixl, "port_holders", lambda port: [f"ESTABLISHED :{port} -> :5000"])
     api = BindFailsApi(failures=100)
-    with pytest.raises(nixl.PortInUse, match=r"port 18594: Failed to bind .*ESTABLISHED :18594 -> :5000"):
-        nixl.make_agent(api, nixl.TARGET, "UCX", 18594, nixl.time.monotonic())
+    with pytest.raises(nixl.PortInUse, match=r"port 28594: Failed to bind .*ESTABLISHED :28594 -> :5000"):
+        nixl.make_agent(api, nixl.TARGET, "UCX", 28594, nixl.time.monotonic())
     assert api.attempts == 1
 
 
@@ -511,7 +511,7 @@ def test_other_agent_errors_are_not_retried():
 
     api = Broken(0)
     with pytest.raises(RuntimeError, match="no plugins"):
-        nixl.make_agent(api, nixl.TARGET, "UCX", 18594, nixl.time.monotonic() + 30)
+        nixl.make_agent(api, nixl.TARGET, "UCX", 28594, nixl.time.monotonic() + 30)
     assert api.attempts == 1
 
 
