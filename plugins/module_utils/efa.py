@@ -43,6 +43,7 @@ VOLUME_SIZE_BY_VCPUS = ((48, 200), (96, 300), (192, 500))
 LARGEST_VOLUME_SIZE = 1000
 
 PRIMARY_INTERFACE_TYPE = "efa"
+PLAIN_INTERFACE_TYPE = "interface"
 EFA_ONLY = "efa-only"
 
 
@@ -153,8 +154,17 @@ def efa_interface_layout(summary, efa_interfaces="max", efa_only_secondary=False
     ENA, so the instance keeps its IP connectivity); every further interface sits
     on its own network card k at device index 1, type efa or, when asked and EC2
     allows it on that card, efa-only.
+
+    efa_interfaces 0 (or "none") plans no EFA at all: one plain ENA interface
+    (type interface), for a node that never talks over EFA, such as a single
+    workstation; the instance type then need not support EFA.
     """
     itype = summary["instance_type"]
+    if efa_interfaces is not None and str(efa_interfaces).strip().lower() in ("0", "none"):
+        notes = []
+        if efa_only_secondary:
+            notes.append("efa_only_secondary has no effect without EFA interfaces")
+        return [{"network_card_index": 0, "device_index": 0, "interface_type": PLAIN_INTERFACE_TYPE}], notes
     if not summary.get("efa_supported"):
         raise EfaLayoutError(
             f"Instance type {itype} does not support EFA (EC2 reports EfaSupported=false for it); "
@@ -174,9 +184,11 @@ def efa_interface_layout(summary, efa_interfaces="max", efa_only_secondary=False
         try:
             count = int(efa_interfaces)
         except (TypeError, ValueError):
-            raise EfaLayoutError(f"efa_interfaces must be 'max' or a positive integer, got {efa_interfaces!r}")
-        if count < 1:
-            raise EfaLayoutError(f"efa_interfaces must be at least 1, got {count}")
+            raise EfaLayoutError(
+                f"efa_interfaces must be 'max', 'none' or a non-negative integer, got {efa_interfaces!r}"
+            )
+        if count < 0:
+            raise EfaLayoutError(f"efa_interfaces must be 'none', 0 or more, got {count}")
         if count > ceiling:
             raise EfaLayoutError(
                 f"Instance type {itype} supports at most {ceiling} EFA interface(s) "

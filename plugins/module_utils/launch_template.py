@@ -70,11 +70,13 @@ def build_launch_template_data(
         interface = {
             "NetworkCardIndex": item["network_card_index"],
             "DeviceIndex": item["device_index"],
-            "InterfaceType": item["interface_type"],
             "SubnetId": subnet_id,
             "Groups": sorted(security_group_ids),
             "DeleteOnTermination": True,
         }
+        # A plain ENA interface is EC2's default type: left out, as EC2 describes it back.
+        if item["interface_type"] != "interface":
+            interface["InterfaceType"] = item["interface_type"]
         if name:
             interface["Description"] = f"{name} {item['interface_type']} card {item['network_card_index']}"
         if associate_public_ip_address is not None:

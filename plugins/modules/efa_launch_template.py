@@ -62,6 +62,9 @@ options:
     description:
       - How many EFA interfaces, V(max) for the instance type's maximum (one per network card,
         at most C(MaximumEfaInterfaces)) or a number from 1 to that maximum.
+      - V(0) or V(none) gives one plain ENA interface (InterfaceType C(interface)) and no EFA, for
+        a node that does not use EFA (a single workstation); the instance type then need not
+        support EFA. The capacity block and other options work the same.
     type: str
     default: max
   efa_only_secondary:

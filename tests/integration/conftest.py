@@ -115,9 +115,9 @@ def lab_environ(url):
 def ansible_playbook():
     """Run one of this checkout's playbooks as a user would, against the lab at `url`."""
 
-    def run(playbook, url, extra_vars, check=False, expect_rc=0):
-        command = [str(BIN / "ansible-playbook"), "-i", str(ROOT / "inventories" / "aws"), playbook,
-                   "-e", json.dumps(extra_vars)] + (["--check"] if check else [])  # fmt: skip
+    def run(playbook, url, extra_vars, check=False, expect_rc=0, inventory="aws", args=()):
+        command = [str(BIN / "ansible-playbook"), "-i", str(ROOT / "inventories" / inventory), playbook,
+                   "-e", json.dumps(extra_vars)] + (["--check"] if check else []) + list(args)  # fmt: skip
         result = subprocess.run(
             command, cwd=ROOT, env=lab_environ(url), capture_output=True, text=True, timeout=600, check=False
         )

@@ -326,6 +326,14 @@ BAD_INPUT = {
         {"cluster_capacity_block": True, "cluster_capacity_reservation_id": "cr-0123456789abcdef0"},
         "Capacity reservation cr-0123456789abcdef0 was not found in us-east-1",
     ),
+    "ingress-from-anywhere": (
+        {"cluster_extra_ingress": [{"port": 80, "cidr": "0.0.0.0/0"}]},
+        "Refused network_extra_ingress rule",
+    ),
+    "ingress-ssh": (
+        {"cluster_extra_ingress": [{"port": 22, "cidr": "203.0.113.10/32"}]},
+        "other than 22 (nodes are reached through Session Manager, never SSH)",
+    ),
     "zone-mismatch": (
         {"cluster_capacity_block": True, "cluster_availability_zone": "us-east-1b", "_block": (2, "us-east-1a")},
         "Availability Zone mismatch",

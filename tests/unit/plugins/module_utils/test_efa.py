@@ -62,11 +62,24 @@ def test_requested_interface_count(wanted, count):
 
 @pytest.mark.parametrize(
     "wanted, message",
-    [(5, "at most 4 EFA interface"), (0, "at least 1"), ("lots", "'max' or a positive integer")],
+    [(5, "at most 4 EFA interface"), (-1, "0 or more"), ("lots", "'max', 'none' or a non-negative integer")],
 )
 def test_bad_interface_counts(wanted, message):
     with pytest.raises(EfaLayoutError, match=message):
         efa_interface_layout(summary("p4d.24xlarge"), wanted)
+
+
+@pytest.mark.parametrize("wanted", [0, "0", "none", "None"])
+@pytest.mark.parametrize("name", ["t3.large", "p4d.24xlarge"])
+def test_no_efa_gives_one_plain_interface_on_any_type(wanted, name):
+    layout, notes = efa_interface_layout(summary(name), wanted, efa_only_secondary=False)
+    assert layout == [{"network_card_index": 0, "device_index": 0, "interface_type": "interface"}]
+    assert notes == []
+
+
+def test_no_efa_says_efa_only_has_no_effect():
+    layout, notes = efa_interface_layout(summary("t3.large"), "none", efa_only_secondary=True)
+    assert len(layout) == 1 and notes == ["efa_only_secondary has no effect without EFA interfaces"]
 
 
 def test_summary_fields_for_gpu_type():

@@ -70,6 +70,18 @@ def test_public_ip_only_with_one_interface():
     assert single["NetworkInterfaces"][0]["AssociatePublicIpAddress"] is True
 
 
+def test_plain_interface_leaves_the_type_to_ec2_and_reads_back_the_same():
+    plain = [{"network_card_index": 0, "device_index": 0, "interface_type": "interface"}]
+    built = build_launch_template_data(
+        plain, "inf2.8xlarge", "ami-1", "subnet-1", ["sg-1"], "/dev/sda1", 500, associate_public_ip_address=True
+    )
+    nic = built["NetworkInterfaces"][0]
+    assert "InterfaceType" not in nic and nic["AssociatePublicIpAddress"] is True
+    assert describe_interfaces(built)[0]["interface_type"] == "interface"
+    # EC2 describes the version back without an InterfaceType: no new version is needed.
+    assert not template_data_differs(built, built)
+
+
 def test_profile_arn_and_user_data():
     result = data(iam_instance_profile="arn:aws:iam::123456789012:instance-profile/p", user_data="#!/bin/sh\necho hi\n")
     assert result["IamInstanceProfile"] == {"Arn": "arn:aws:iam::123456789012:instance-profile/p"}
