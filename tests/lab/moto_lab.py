@@ -41,6 +41,8 @@ The machines (lab_nodes.py, with LAB_NODE_IMAGE set): one Debian 12 systemd cont
 instance, started by RunInstances, stopped and started with the instance, removed by
 TerminateInstances; SSM reports a node Online once its systemd is up.
 Corrections of moto answers that differ from AWS's: lab_fixes.py.
+What is added (lab_efs.py, EFS): DescribeTags, CreateTags, DeleteTags, DeleteFileSystemPolicy,
+and DescribeFileSystems pages of 100 (AWS's default).
 
 Run: python tests/lab/moto_lab.py -H 127.0.0.1 -p PORT (the arguments of moto_server).
 """
@@ -55,6 +57,7 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 import lab_capacity  # noqa: E402
+import lab_efs  # noqa: E402
 import lab_fixes  # noqa: E402
 import lab_instances  # noqa: E402
 import lab_nodes  # noqa: E402
@@ -73,6 +76,7 @@ def install(environ=None):
     lab_instances.install(EC2Response)
     lab_nodes.install(EC2Response)
     lab_fixes.install(EC2Response)
+    lab_efs.install()
     lab_ssm.install()
     lab_throttle.install(os.environ if environ is None else environ)
 
