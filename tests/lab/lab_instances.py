@@ -2,8 +2,8 @@
 """Lab stand-in for RunInstances as AWS runs it from launch templates, capacity blocks and reservations.
 
 moto 5.2.5's RunInstances takes a launch template's image, type, key, groups, tags and block
-devices, but not its network interfaces, placement group, instance profile, market options or
-capacity reservation target, and it ignores InterfaceType and NetworkCardIndex everywhere.
+devices, but not its network interfaces, placement group, instance profile, market options,
+capacity reservation target or metadata options (IMDS), and it ignores InterfaceType and NetworkCardIndex everywhere.
 The wrappers here STAND IN for what AWS does, in the lab's local AWS only (tests/, never
 shipped): they work out the effective request (template version data overridden by the
 request), refuse what AWS refuses before anything is launched, let moto launch the instances
@@ -335,6 +335,9 @@ def run_instances(self):
         params["LaunchTemplate"] = {"LaunchTemplateId": version.template.id, "Version": str(version.number)}
     if nics:
         params["NetworkInterfaces"] = [copy.deepcopy(n) for n in nics if not int(n.get("NetworkCardIndex") or 0)]
+    # moto reads MetadataOptions from the request only; AWS applies the template's (HttpTokens required).
+    if request.get("MetadataOptions"):
+        params["MetadataOptions"] = copy.deepcopy(request["MetadataOptions"])
     # Done below for every instance (moto gives the profile to the first only, and calls any market spot).
     params.pop("IamInstanceProfile", None)
     params.pop("InstanceMarketOptions", None)
