@@ -303,6 +303,9 @@ def _iam_wildcards(inline_policies):
 
 
 def _placement(instances, placement_groups, wanted):
+    if wanted == "":
+        # A cluster made without a placement group (cluster_placement_group: false, a workstation).
+        return _finding("placement-group", 0, [], "instances (no placement group asked for)")
     known = {g.get("name"): g for g in placement_groups}
     offenders = []
     for instance in instances:
@@ -324,7 +327,10 @@ def audit_findings(data):
     groups = data.get("security_groups") or []
     instances = data.get("instances") or []
     buckets = data.get("s3_buckets") or []
-    wanted_group = (data.get("settings") or {}).get("placement_group_name") or f"{data.get('cluster', '')}-cluster"
+    settings = data.get("settings") or {}
+    wanted_group = settings.get("placement_group_name")
+    if wanted_group is None:
+        wanted_group = f"{data.get('cluster', '')}-cluster"
     return [
         _public_ingress(groups),
         _ssh(groups),

@@ -464,6 +464,16 @@ def test_instances_outside_the_placement_group(data):
     assert len(by_id(ar.audit_findings(data))["placement-group"]["offenders"]) == 2
 
 
+def test_no_placement_group_asked_for_checks_none(data):
+    for instance in data["instances"]:
+        instance["placement"]["group_name"] = ""
+    data["placement_groups"] = []
+    data.setdefault("settings", {})["placement_group_name"] = ""
+    finding = by_id(ar.audit_findings(data))["placement-group"]
+    assert finding["status"] == "pass" and finding["checked"] == 0
+    assert finding["detail"] == "no instances (no placement group asked for) to check"
+
+
 def test_summary_counts_and_required_ports(data):
     summary = ar.audit_summary(data)
     assert summary["findings"] == {"passed": 8, "failed": 0}
