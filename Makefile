@@ -6,7 +6,8 @@
 #   make variables-doc  regenerate docs/variables.md from the roles' argument specs
 #   make unit     pytest unit tests (pure logic and every module through botocore's Stubber)
 #   make integration  ansible-playbook runs of the modules and playbooks against the lab's local AWS
-#   make molecule the node roles on two Debian 12 systemd containers (installs and starts Docker, builds the image)
+#   make molecule every molecule scenario on Debian 12 systemd containers: default (the node roles on two nodes),
+#                 code_server (the workstation, really serving through nginx), ray (a head and a worker running a task)
 #   make test     all of the above
 #   make e2e      the demo as a test: make demo twice (second run changed=0 for provision and configure), verify_efa.yml, teardown
 #   make bench    benchmarks on a lab of its own (BENCH_PORT, 5071): provision re-run, remote tasks over aws_ssm,
@@ -85,7 +86,7 @@ variables-doc: setup
 molecule: setup
 	tools/docker_engine.sh
 	tools/node_image.sh
-	molecule test
+	molecule test --all
 
 test: lint docs sanity unit integration molecule e2e
 

@@ -1,0 +1,231 @@
+#!/usr/bin/python3
+# Helper of the nixl_efa.cluster.code_server role, run on the node as `python3 -c <this file>
+# SUBCOMMAND ...` (stdin stays free for a password). Prints one JSON object.
+#
+#   installed PACKAGE_JSON        dpkg architecture and the installed code-server version
+#   login-hash USER               SHA-512 crypt hash of the password on stdin for USER's account:
+#                                 the current one when it matches the password, else a new one
+#   argon2-hash CONFIG T M P L    argon2id hash for code-server's config.yaml: the current
+#                                 hashed-password when it matches, else a new one (T iterations,
+#                                 M KiB, P lanes, L bytes)
+#   settings PATH                 the current VS Code settings.json, parsed
+#   extensions BIN ENTRY...       install the extensions that are missing (as the user)
+#   status UNIT...                the units' active states, the listening TCP sockets and the
+#                                 result of `nginx -t`
+#
+# The password never appears in arguments, output or files.
+import base64
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+
+
+def out(obj):
+    sys.stdout.write(json.dumps(obj, sort_keys=True) + "\n")
+
+
+def password_from_stdin():
+    password = sys.stdin.read()
+    if password.endswith("\n"):
+        password = password[:-1]
+    if not password:
+        sys.exit("no password on stdin")
+    return password
+
+
+def installed(package_json):
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    version = ""
+    try:
+        with open(package_json, encoding="utf-8") as handle:
+            version = json.load(handle).get("version", "")
+    except (OSError, ValueError):
+        pass
+    out({"arch": arch, "version": version})
+
+
+def openssl_sha512(password, salt):
+    result = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "-stdin"],
+                            input=password + "\n", capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def login_hash(user):
+    password = password_from_stdin()
+    current = ""
+    with open("/etc/shadow", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.rstrip("\n").split(":")
+            if fields[0] == user and len(fields) > 1:
+                current = fields[1]
+    match = re.fullmatch(r"\$6\$([A-Za-z0-9./]{1,16})\$[A-Za-z0-9./]+", current)
+    if match and openssl_sha512(password, match.group(1)) == current:
+        out({"hash": current, "reused": True})
+        return
+    out({"hash": openssl_sha512(password, secrets.token_hex(8)), "reused": False})
+
+
+def b64decode_nopad(text):
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def argon2(password, salt, variant, time_cost, memory_kib, parallelism, length):
+    argv = ["argon2", salt, "-" + variant, "-t", str(time_cost), "-k", str(memory_kib),
+            "-p", str(parallelism), "-l", str(length), "-e"]
+    result = subprocess.run(argv, input=password.encode(), capture_output=True, check=True)
+    return result.stdout.decode().strip()
+
+
+def current_argon2(config):
+    """The hashed-password of config.yaml and what re-hashing it needs, or None."""
+    try:
+        with open(config, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    match = re.search(r"^hashed-password:\s*[\"']?(\$argon2[^\"'\s]+)", text, re.M)
+    if not match:
+        return None
+    encoded = match.group(1)
+    parts = re.fullmatch(
+        r"\$argon2(id|i|d)\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)",
+        encoded)
+    if not parts:
+        return None
+    try:
+        salt = b64decode_nopad(parts.group(5)).decode("ascii")
+        length = len(b64decode_nopad(parts.group(6)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    # The argon2 CLI takes the salt as an argument: printable, not an option, 8 bytes or more.
+    if len(salt) < 8 or not salt.isprintable() or salt.startswith("-") or " " in salt:
+        return None
+    return {"encoded": encoded, "variant": parts.group(1), "memory_kib": int(parts.group(2)),
+            "time": int(parts.group(3)), "parallelism": int(parts.group(4)), "salt": salt,
+            "length": length}
+
+
+def argon2_hash(config, time_cost, memory_kib, parallelism, length):
+    password = password_from_stdin()
+    current = current_argon2(config)
+    if current:
+        again = argon2(password, current["salt"], current["variant"], current["time"],
+                       current["memory_kib"], current["parallelism"], current["length"])
+        if again == current["encoded"]:
+            out({"hash": current["encoded"], "reused": True})
+            return
+    new = argon2(password, secrets.token_hex(8), "id", int(time_cost), int(memory_kib),
+                 int(parallelism), int(length))
+    out({"hash": new, "reused": False})
+
+
+def settings(path):
+    if not os.path.exists(path):
+        out({"exists": False, "valid": True, "settings": {}})
+        return
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        # VS Code accepts comments and trailing commas (JSONC); such a file is replaced, with
+        # a backup, by the managed settings.
+        out({"exists": True, "valid": False, "settings": {}})
+        return
+    out({"exists": True, "valid": True, "settings": data})
+
+
+def vsix_id(path):
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("extension/package.json"))
+    return "%s.%s" % (manifest["publisher"], manifest["name"])
+
+
+def extensions(binary, entries):
+    def listed():
+        result = subprocess.run([binary, "--list-extensions"], capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.exit("code-server --list-extensions failed: " + result.stderr[-2000:])
+        return [line.strip() for line in result.stdout.splitlines()
+                if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9._-]*", line.strip())]
+
+    before = listed()
+    have = {name.lower() for name in before}
+    installed_now, errors, tmpdir = [], [], tempfile.mkdtemp(prefix="code-server-vsix-")
+    try:
+        for entry in entries:
+            source = entry
+            if re.match(r"https?://", entry):
+                source = os.path.join(tmpdir, "download-%d.vsix" % len(installed_now + errors))
+                try:
+                    urllib.request.urlretrieve(entry, source)
+                except OSError as err:
+                    errors.append("%s: download failed: %s" % (entry, err))
+                    continue
+            if source.endswith(".vsix") or os.sep in source:
+                try:
+                    ident = vsix_id(source)
+                except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
+                    errors.append("%s: not a readable .vsix: %s" % (entry, err))
+                    continue
+            else:
+                ident = entry.split("@", 1)[0]
+            if ident.lower() in have:
+                continue
+            result = subprocess.run([binary, "--install-extension", source],
+                                    capture_output=True, text=True)
+            if result.returncode != 0 or "Failed" in result.stdout + result.stderr:
+                errors.append("%s: %s" % (entry, (result.stdout + result.stderr).strip()[-1500:]))
+                continue
+            have.add(ident.lower())
+            installed_now.append(ident)
+    finally:
+        for name in os.listdir(tmpdir):
+            os.unlink(os.path.join(tmpdir, name))
+        os.rmdir(tmpdir)
+    out({"before": before, "installed": installed_now, "errors": errors,
+         "after": listed() if installed_now else before})
+    if errors:
+        sys.exit(1)
+
+
+def status(*units):
+    active = {}
+    for unit in units:
+        result = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True)
+        active[unit] = result.stdout.strip() or "unknown"
+    sockets = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, check=True)
+    listening = sorted({line.split()[3] for line in sockets.stdout.splitlines() if len(line.split()) > 3})
+    nginx = subprocess.run(["nginx", "-t"], capture_output=True, text=True)
+    out({"active": active, "listening": listening,
+         "nginx_test": {"rc": nginx.returncode, "output": (nginx.stdout + nginx.stderr).strip()}})
+
+
+def main(argv):
+    command, args = argv[0], argv[1:]
+    if command == "installed":
+        installed(*args)
+    elif command == "login-hash":
+        login_hash(*args)
+    elif command == "argon2-hash":
+        argon2_hash(*args)
+    elif command == "settings":
+        settings(*args)
+    elif command == "extensions":
+        extensions(args[0], args[1:])
+    elif command == "status":
+        status(*args)
+    else:
+        sys.exit("unknown subcommand " + command)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
