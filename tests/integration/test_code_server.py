@@ -143,7 +143,7 @@ def test_allowed_ip_opens_nginx_to_that_network_only_then_teardown_removes_all(l
     outside = [r for r in ingress(ec2, nic["Groups"][0]) if r.get("IpRanges")]
     outside = [(r["FromPort"], r["ToPort"], [x["CidrIp"] for x in r["IpRanges"]]) for r in outside]
     assert (80, 80, ["203.0.113.10/32"]) in outside
-    assert all(cidrs == ["203.0.113.10/32"] or all(c.startswith("10.") for c in cidrs) for _, _, cidrs in outside)
+    assert all(rule[2] == ["203.0.113.10/32"] or all(c.startswith("10.") for c in rule[2]) for rule in outside)
 
     down = ansible_playbook("playbooks/teardown.yml", lab_aws, lab_vars(cluster), inventory="code_server")
     assert nothing_left(ec2, cluster) == {}

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Helper of the nixl_efa.cluster.code_server role, run on the node as `python3 -c <this file>
 # SUBCOMMAND ...` (stdin stays free for a password). Prints one JSON object.
 #
@@ -40,8 +39,7 @@ def password_from_stdin():
 
 
 def installed(package_json):
-    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
     version = ""
     try:
         with open(package_json, encoding="utf-8") as handle:
@@ -52,8 +50,13 @@ def installed(package_json):
 
 
 def openssl_sha512(password, salt):
-    result = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "-stdin"],
-                            input=password + "\n", capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["openssl", "passwd", "-6", "-salt", salt, "-stdin"],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout.strip()
 
 
@@ -77,8 +80,20 @@ def b64decode_nopad(text):
 
 
 def argon2(password, salt, variant, time_cost, memory_kib, parallelism, length):
-    argv = ["argon2", salt, "-" + variant, "-t", str(time_cost), "-k", str(memory_kib),
-            "-p", str(parallelism), "-l", str(length), "-e"]
+    argv = [
+        "argon2",
+        salt,
+        "-" + variant,
+        "-t",
+        str(time_cost),
+        "-k",
+        str(memory_kib),
+        "-p",
+        str(parallelism),
+        "-l",
+        str(length),
+        "-e",
+    ]
     result = subprocess.run(argv, input=password.encode(), capture_output=True, check=True)
     return result.stdout.decode().strip()
 
@@ -95,8 +110,8 @@ def current_argon2(config):
         return None
     encoded = match.group(1)
     parts = re.fullmatch(
-        r"\$argon2(id|i|d)\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)",
-        encoded)
+        r"\$argon2(id|i|d)\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)", encoded
+    )
     if not parts:
         return None
     try:
@@ -107,22 +122,34 @@ def current_argon2(config):
     # The argon2 CLI takes the salt as an argument: printable, not an option, 8 bytes or more.
     if len(salt) < 8 or not salt.isprintable() or salt.startswith("-") or " " in salt:
         return None
-    return {"encoded": encoded, "variant": parts.group(1), "memory_kib": int(parts.group(2)),
-            "time": int(parts.group(3)), "parallelism": int(parts.group(4)), "salt": salt,
-            "length": length}
+    return {
+        "encoded": encoded,
+        "variant": parts.group(1),
+        "memory_kib": int(parts.group(2)),
+        "time": int(parts.group(3)),
+        "parallelism": int(parts.group(4)),
+        "salt": salt,
+        "length": length,
+    }
 
 
 def argon2_hash(config, time_cost, memory_kib, parallelism, length):
     password = password_from_stdin()
     current = current_argon2(config)
     if current:
-        again = argon2(password, current["salt"], current["variant"], current["time"],
-                       current["memory_kib"], current["parallelism"], current["length"])
+        again = argon2(
+            password,
+            current["salt"],
+            current["variant"],
+            current["time"],
+            current["memory_kib"],
+            current["parallelism"],
+            current["length"],
+        )
         if again == current["encoded"]:
             out({"hash": current["encoded"], "reused": True})
             return
-    new = argon2(password, secrets.token_hex(8), "id", int(time_cost), int(memory_kib),
-                 int(parallelism), int(length))
+    new = argon2(password, secrets.token_hex(8), "id", int(time_cost), int(memory_kib), int(parallelism), int(length))
     out({"hash": new, "reused": False})
 
 
@@ -146,16 +173,19 @@ def settings(path):
 def vsix_id(path):
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("extension/package.json"))
-    return "%s.%s" % (manifest["publisher"], manifest["name"])
+    return "{}.{}".format(manifest["publisher"], manifest["name"])
 
 
 def extensions(binary, entries):
     def listed():
-        result = subprocess.run([binary, "--list-extensions"], capture_output=True, text=True)
+        result = subprocess.run([binary, "--list-extensions"], capture_output=True, text=True, check=False)
         if result.returncode != 0:
             sys.exit("code-server --list-extensions failed: " + result.stderr[-2000:])
-        return [line.strip() for line in result.stdout.splitlines()
-                if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9._-]*", line.strip())]
+        return [
+            line.strip()
+            for line in result.stdout.splitlines()
+            if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9._-]*", line.strip())
+        ]
 
     before = listed()
     have = {name.lower() for name in before}
@@ -164,26 +194,27 @@ def extensions(binary, entries):
         for entry in entries:
             source = entry
             if re.match(r"https?://", entry):
-                source = os.path.join(tmpdir, "download-%d.vsix" % len(installed_now + errors))
+                source = os.path.join(tmpdir, f"download-{len(installed_now + errors)}.vsix")
                 try:
                     urllib.request.urlretrieve(entry, source)
                 except OSError as err:
-                    errors.append("%s: download failed: %s" % (entry, err))
+                    errors.append(f"{entry}: download failed: {err}")
                     continue
             if source.endswith(".vsix") or os.sep in source:
                 try:
                     ident = vsix_id(source)
                 except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
-                    errors.append("%s: not a readable .vsix: %s" % (entry, err))
+                    errors.append(f"{entry}: not a readable .vsix: {err}")
                     continue
             else:
                 ident = entry.split("@", 1)[0]
             if ident.lower() in have:
                 continue
-            result = subprocess.run([binary, "--install-extension", source],
-                                    capture_output=True, text=True)
+            result = subprocess.run(
+                [binary, "--install-extension", source], capture_output=True, text=True, check=False
+            )
             if result.returncode != 0 or "Failed" in result.stdout + result.stderr:
-                errors.append("%s: %s" % (entry, (result.stdout + result.stderr).strip()[-1500:]))
+                errors.append(f"{entry}: {(result.stdout + result.stderr).strip()[-1500:]}")
                 continue
             have.add(ident.lower())
             installed_now.append(ident)
@@ -191,8 +222,9 @@ def extensions(binary, entries):
         for name in os.listdir(tmpdir):
             os.unlink(os.path.join(tmpdir, name))
         os.rmdir(tmpdir)
-    out({"before": before, "installed": installed_now, "errors": errors,
-         "after": listed() if installed_now else before})
+    out(
+        {"before": before, "installed": installed_now, "errors": errors, "after": listed() if installed_now else before}
+    )
     if errors:
         sys.exit(1)
 
@@ -200,13 +232,18 @@ def extensions(binary, entries):
 def status(*units):
     active = {}
     for unit in units:
-        result = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True)
+        result = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True, check=False)
         active[unit] = result.stdout.strip() or "unknown"
     sockets = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, check=True)
     listening = sorted({line.split()[3] for line in sockets.stdout.splitlines() if len(line.split()) > 3})
-    nginx = subprocess.run(["nginx", "-t"], capture_output=True, text=True)
-    out({"active": active, "listening": listening,
-         "nginx_test": {"rc": nginx.returncode, "output": (nginx.stdout + nginx.stderr).strip()}})
+    nginx = subprocess.run(["nginx", "-t"], capture_output=True, text=True, check=False)
+    out(
+        {
+            "active": active,
+            "listening": listening,
+            "nginx_test": {"rc": nginx.returncode, "output": (nginx.stdout + nginx.stderr).strip()},
+        }
+    )
 
 
 def main(argv):

@@ -76,7 +76,7 @@ def port_open(host, port):
 TCP_STATES = {
     "01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1", "05": "FIN_WAIT2",
     "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING",
-}
+}  # fmt: skip
 
 
 def port_holders(port, tables=("/proc/net/tcp", "/proc/net/tcp6")):
