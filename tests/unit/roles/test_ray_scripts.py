@@ -1,11 +1,11 @@
 """The scripts the ray role runs on the nodes (roles/ray/files/).
 
 ray_verify.py's pure parts (the --expect parsing, matching ALIVE nodes to the expected addresses,
-the message naming missing nodes) and its whole flow against a fake `ray` module (no Ray here);
-ray_probe.py's file hashes and its JSON. The real cluster is exercised by molecule/ray.
+the message naming missing nodes) and its whole flow against a fake `ray` module (no Ray here).
+The role's probe is nixl_efa.cluster.service_node_info (tests/unit/plugins/). The real cluster is
+exercised by molecule/ray.
 """
 
-import hashlib
 import importlib.util
 import io
 import json
@@ -26,7 +26,6 @@ def load(name):
 
 
 verify = load("ray_verify")
-probe = load("ray_probe")
 
 EXPECTED = {"node-0": "10.0.0.1", "node-1": "10.0.0.2"}
 
@@ -247,47 +246,3 @@ def test_main_refuses_bad_arguments():
     assert exc.value.code == 2
     with pytest.raises(SystemExit):
         verify.main(["--address", "h:1", "--expect", "a=h", "--expect", "a=i"], out=io.StringIO())
-
-
-# --- ray_probe.py ------------------------------------------------------------------------------
-
-
-def test_probe_file_sha1_matches_what_the_role_compares(tmp_path):
-    text = "[Unit]\nDescription=Ray 2.60.0 head node on 127.0.2.1 – é\n"
-    path = tmp_path / "ray-head.service"
-    path.write_text(text, encoding="utf-8")
-    # Ansible's hash('sha1') filter hashes the string's UTF-8 bytes; copy writes the same bytes.
-    assert probe.file_sha1(str(path)) == hashlib.sha1(text.encode("utf-8")).hexdigest()  # noqa: S324
-    assert probe.file_sha1(str(tmp_path / "missing")) is None
-
-
-def test_probe_main(tmp_path, monkeypatch, capsys):
-    (tmp_path / "env").write_text("A=1\n")
-    monkeypatch.setattr(
-        sys,
-        "argv",
-        [
-            "ray_probe.py",
-            "--python",
-            str(tmp_path / "venv" / "bin" / "python"),
-            "--user",
-            "no-such-user-for-ray-tests",
-            "--path",
-            str(tmp_path),
-            "--path",
-            str(tmp_path / "nope"),
-            "--file",
-            str(tmp_path / "env"),
-            "--facts-dir",
-            str(tmp_path),
-        ],
-    )
-    probe.main()
-    facts = json.loads(capsys.readouterr().out)
-    assert facts["ray"] == ""
-    assert facts["user"] is False
-    assert facts["paths"][str(tmp_path)]["dir"] is True
-    assert facts["paths"][str(tmp_path / "nope")] is None
-    assert facts["files"][str(tmp_path / "env")] == hashlib.sha1(b"A=1\n").hexdigest()  # noqa: S324
-    assert facts["facts_dir"] is True
-    assert facts["python"] == f"{sys.version_info[0]}.{sys.version_info[1]}"

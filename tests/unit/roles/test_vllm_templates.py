@@ -19,20 +19,22 @@ ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "vllm"
 PREFILL_IP = "10.0.0.5"
 DECODE_IP = "10.0.0.6"
 VENV = "/opt/nixl-efa/venvs/vllm"
+EFA_LIB = {"owner": "root", "group": "root", "mode": "0755", "dir": True}
 
 
 def probe(gpus=1, efa=False, address="10.9.9.9"):
-    """What the role's probe command answers (vllm_probe.py)."""
+    """What the role's probe (nixl_efa.cluster.service_node_info) answers, as registered."""
     return {
+        "changed": False,
         "gpus": [f"GPU {i}: NVIDIA H100 80GB HBM3 (UUID: GPU-{i})" for i in range(gpus)],
         "address": address,
         "python": "3.11.2" if gpus else "",
         "debs": {"python3-venv": True, "python3-packaging": True},
         "installed": {},
         "user": True,
-        "paths": {},
+        "paths": {"/opt/amazon/efa/lib": EFA_LIB if efa else None},
+        "files": {},
         "facts_dir": True,
-        "efa_lib_dir": efa,
         "units": {},
         "health": {},
     }
@@ -67,7 +69,7 @@ class Host:
             ansible_play_hosts_all=list(hostvars),
             hostvars=hostvars,
             ansible_managed="Ansible managed",
-            vllm__probe={"stdout": json.dumps(answer)},
+            vllm__probe=answer,
         )
         variables.update(extra)
         self.loader = loader
