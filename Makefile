@@ -8,7 +8,13 @@
 #   make integration  ansible-playbook runs of the modules and playbooks against the lab's local AWS
 #   make molecule every molecule scenario on Debian 12 systemd containers: default (the node roles on two nodes),
 #                 code_server (the workstation, really serving through nginx), ray (a head and a worker running a task)
-#   make test     all of the above
+#   make test     lint, docs, sanity, unit, molecule, e2e and release-test on the default pair (CORE=2.19), then lint,
+#                 sanity, unit, integration and release-test on the newest (CORE=2.21)
+#   CORE=2.21     any gate on the newest ansible-core pair: the `ansible` 14 bundle (ansible-core 2.21) on Python 3.12,
+#                 in .venv-2.21 from requirements-2.21.txt (default CORE=2.19: `ansible` 12 on Python 3.11, .venv)
+#   make release-test  build the tarball, install it offline, reuse its roles from tests/consumer (lab AWS, a node
+#                 container), argument-spec failures, a changelog fragment per change, make release on a clone
+#   make release VERSION=x.y.z  bump galaxy.yml, CHANGELOG.rst from the fragments, build/ tarball checked to install
 #   make e2e      the demo as a test: make demo twice (second run changed=0 for provision and configure), verify_efa.yml, teardown
 #   make bench    benchmarks on a lab of its own (BENCH_PORT, 5071): provision re-run, remote tasks over aws_ssm,
 #                 API calls, NIXL vs memcpy; results in bench/results/ (see docs/PERFORMANCE.md)
@@ -20,7 +26,20 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# The ansible-core / Python pair every gate runs on (one virtual environment each).
+CORE ?= 2.19
+NEWEST_CORE := 2.21
+ifeq ($(CORE),2.19)
 VENV := .venv
+REQUIREMENTS := requirements.txt
+VENV_PYTHON = $(PYTHON)
+else ifeq ($(CORE),2.21)
+VENV := .venv-2.21
+REQUIREMENTS := requirements-2.21.txt
+VENV_PYTHON = $(PYTHON_312)
+else
+$(error CORE=$(CORE): choose 2.19 or 2.21)
+endif
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 COLLECTION_LINK := .collections/ansible_collections/nixl_efa/cluster
@@ -34,19 +53,24 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
+# Python 3.12 for CORE=2.21: PYTHON_312 from the environment, python3.12, then pyenv's.
+PYTHON_312 ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12); do \
+	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null \
+	&& { command -v $$p; break; }; done)
 
 .PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down bench demo demo-down e2e
+.PHONY: release-test release test-newest test-default-core
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
 
 setup: $(STAMP) $(COLLECTION_LINK)
 
-$(STAMP): requirements.txt
-	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required (set PYTHON=...)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+$(STAMP): $(REQUIREMENTS)
+	@test -n "$(VENV_PYTHON)" || { echo "CORE=$(CORE) needs Python $(if $(filter 2.21,$(CORE)),3.12 (set PYTHON_312=...),>= 3.11 (set PYTHON=...))"; exit 1; }
+	$(VENV_PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r $(REQUIREMENTS)
 	touch $@
 
 $(COLLECTION_LINK):
@@ -60,7 +84,7 @@ lint: setup
 	ansible-lint
 
 sanity: setup
-	tools/sanity.sh
+	SANITY_VENV=$(CURDIR)/$(VENV) tools/sanity.sh
 
 unit: setup
 	pytest
@@ -88,7 +112,35 @@ molecule: setup
 	tools/node_image.sh
 	molecule test --all
 
-test: lint docs sanity unit integration molecule e2e
+test: test-default-core lint docs sanity unit molecule e2e release-test test-newest
+
+test-default-core:
+	@test "$(CORE)" = 2.19 || { echo "make test runs both pairs itself: run it without CORE= (make <gate> CORE=$(CORE) runs one gate)"; exit 1; }
+
+# The newest pair: the same gates but docs, molecule and e2e (those stay on the default pair).
+test-newest:
+	$(MAKE) --no-print-directory lint sanity unit integration release-test CORE=$(NEWEST_CORE)
+
+# tests/release: the tarball built, installed offline and reused from tests/consumer (its own lab AWS and a node
+# container, consumer-node-0), argument-spec failures, a fragment per change, make release on a throw-away clone.
+release-test: setup
+	tools/docker_engine.sh
+	tools/node_image.sh >/dev/null
+	pytest tests/release
+
+# make release VERSION=x.y.z, on a clean, committed tree: galaxy.yml's version, CHANGELOG.rst and changelog.yaml
+# from the fragments (antsibull-changelog consumes them), build/nixl_efa-cluster-x.y.z.tar.gz, and the release
+# tests of that tarball (contents, offline install). Commit and tag the result yourself.
+VERSION ?=
+release: setup
+	@[[ "$(VERSION)" =~ ^[0-9]+\.[0-9]+\.[0-9]+$$ ]] || { echo "make release VERSION=x.y.z (got '$(VERSION)')"; exit 1; }
+	@test -z "$$(git status --porcelain)" || { echo "make release needs a clean tree: commit or stash first"; git status --short; exit 1; }
+	sed -i -E 's/^version: .*/version: $(VERSION)/' galaxy.yml
+	antsibull-changelog release --version $(VERSION)
+	rm -f build/nixl_efa-cluster-$(VERSION).tar.gz
+	ansible-galaxy collection build --output-path build
+	RELEASE_TARBALL=$(CURDIR)/build/nixl_efa-cluster-$(VERSION).tar.gz pytest tests/release/test_build.py
+	@echo "Released $(VERSION) in build/. Next: git add -A && git commit -m 'Release $(VERSION)' && git tag $(VERSION)"
 
 clean:
 	rm -rf .collections tests/output .pytest_cache .ruff_cache

@@ -7,12 +7,19 @@
 # amazon.aws and community.aws from the venv's `ansible` bundle, installs the
 # offline get-pip bootstrap ansible-test wants, and runs the tests in
 # ansible-test's own virtual environments (cached under ~/.ansible/test).
+#
+# SANITY_VENV picks the virtual environment, hence the ansible-core (make sanity CORE=2.21 passes
+# .venv-2.21); SANITY_PYTHON the Python the tests run on (default: that environment's own). The
+# get-pip cache file is named after the pip version the environment's ansible-test pins
+# (get_pip_24_2.py for ansible-core 2.19, get_pip_25_2.py for 2.21), read from ansible-test itself.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$root/.venv/bin
-python_version=${SANITY_PYTHON:-3.11}
-work=${SANITY_WORKDIR:-${TMPDIR:-/tmp}/nixl_efa-sanity}
+venv=${SANITY_VENV:-$root/.venv}
+bin=$venv/bin
+python_version=${SANITY_PYTHON:-$("$bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')}
+core=$("$bin/python" -c 'import ansible.release as r; print(".".join(r.__version__.split(".")[:2]))')
+work=${SANITY_WORKDIR:-${TMPDIR:-/tmp}/nixl_efa-sanity-$core}
 
 site=$("$bin/python" -c 'import ansible_collections.amazon.aws as m, pathlib; print(pathlib.Path(m.__path__[0]).parents[1])')
 pip_version=$("$bin/python" - <<'PY'
@@ -29,7 +36,8 @@ fi
 dest=$work/ansible_collections/nixl_efa/cluster
 rm -rf "$dest"
 mkdir -p "$dest" "$work/ansible_collections/community"
-(cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - --) | tar -xf - -C "$dest"
+# Tracked files deleted in the working tree are left out (--ignore-failed-read), as they are from the tree.
+(cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar --ignore-failed-read -cf - -- 2>/dev/null) | tar -xf - -C "$dest"
 ln -sfn "$site/amazon" "$work/ansible_collections/amazon"
 ln -sfn "$site/community/aws" "$work/ansible_collections/community/aws"
 

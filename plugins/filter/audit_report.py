@@ -226,8 +226,30 @@ def _imdsv2(instances):
     return _finding("imdsv2-required", len(instances), offenders, "instances")
 
 
+def _unwrapped(bucket, fact, wrapper):
+    """One of amazon.aws.s3_bucket_info's bucket facts, whichever amazon.aws returned it.
+
+    amazon.aws 10 returns the S3 API's response (``{"ServerSideEncryptionConfiguration": {...}}``,
+    ``{"OwnershipControls": {...}}``); amazon.aws 11 returns what is inside it.
+    """
+    value = bucket.get(fact) or {}
+    if not isinstance(value, dict):
+        return {}
+    return value.get(wrapper, value) or {}
+
+
+def _bucket_policy(bucket):
+    """The bucket policy as a document: amazon.aws 10 gives {"Policy": "<JSON>"}, 11 the parsed document."""
+    policy = bucket.get("bucket_policy") or {}
+    if isinstance(policy, dict) and isinstance(policy.get("Policy"), str):
+        policy = policy["Policy"]
+    if isinstance(policy, str):
+        policy = json.loads(policy) if policy.strip() else {}
+    return policy if isinstance(policy, dict) else {}
+
+
 def _bucket_algorithms(bucket):
-    config = (bucket.get("bucket_encryption") or {}).get("ServerSideEncryptionConfiguration") or {}
+    config = _unwrapped(bucket, "bucket_encryption", "ServerSideEncryptionConfiguration")
     algorithms = []
     for rule in config.get("Rules") or []:
         default = rule.get("ApplyServerSideEncryptionByDefault") or {}
@@ -874,7 +896,7 @@ def _text_buckets(out, data):
         out.append("  No bucket found.")
     for bucket in buckets:
         out.append(f"  {bucket.get('name', '')} (created {bucket.get('creation_date', '')})")
-        config = (bucket.get("bucket_encryption") or {}).get("ServerSideEncryptionConfiguration") or {}
+        config = _unwrapped(bucket, "bucket_encryption", "ServerSideEncryptionConfiguration")
         rules = config.get("Rules") or []
         text = []
         for rule in rules:
@@ -888,11 +910,9 @@ def _text_buckets(out, data):
         _kv(out, "Default encryption", "; ".join(text) or "none", 4)
         flags = _bucket_blocks(bucket)
         _kv(out, "Public access block", ", ".join(f"{f} {flags.get(f, False)}" for f in PUBLIC_ACCESS_FLAGS), 4)
-        ownership = ((bucket.get("bucket_ownership_controls") or {}).get("OwnershipControls") or {}).get("Rules") or []
+        ownership = _unwrapped(bucket, "bucket_ownership_controls", "OwnershipControls").get("Rules") or []
         _kv(out, "Object ownership", ", ".join(r.get("ObjectOwnership", "") for r in ownership) or "unknown", 4)
-        policy = bucket.get("bucket_policy") or {}
-        if isinstance(policy, str):
-            policy = json.loads(policy) if policy.strip() else {}
+        policy = _bucket_policy(bucket)
         statements = [f"{s.get('Sid', '-')} ({s.get('Effect', '')})" for s in _list(policy.get("Statement"))]
         _kv(out, "Bucket policy", ", ".join(statements) or "none", 4)
         tags = bucket.get("bucket_tagging") or {}

@@ -5,6 +5,7 @@ lab against a private cluster made by playbooks/provision.yml), cut down to the 
 """
 
 import copy
+import json
 
 import pytest
 
@@ -405,6 +406,26 @@ def test_kms_encryption_passes(data):
     rule = data["s3_buckets"][0]["bucket_encryption"]["ServerSideEncryptionConfiguration"]["Rules"][0]
     rule["ApplyServerSideEncryptionByDefault"] = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "arn:aws:kms:..."}
     assert failed(data) == []
+
+
+POLICY = {"Version": "2012-10-17", "Statement": [{"Sid": "TLSOnly", "Effect": "Deny", "Action": "s3:*"}]}
+
+
+@pytest.mark.parametrize("shape", ["amazon.aws 10", "amazon.aws 11"])
+def test_bucket_facts_of_either_amazon_aws(data, shape):
+    """amazon.aws 11's s3_bucket_info returns the insides of the API responses that 10 returned whole."""
+    bucket = data["s3_buckets"][0]
+    if shape == "amazon.aws 11":
+        bucket["bucket_encryption"] = bucket["bucket_encryption"]["ServerSideEncryptionConfiguration"]
+        bucket["public_access_block"] = bucket["public_access_block"]["PublicAccessBlockConfiguration"]
+        bucket["bucket_ownership_controls"] = bucket["bucket_ownership_controls"]["OwnershipControls"]
+        bucket["bucket_policy"] = POLICY
+    else:
+        bucket["bucket_policy"] = {"Policy": json.dumps(POLICY)}
+    assert failed(data) == []
+    text = ar.audit_text(data)
+    assert "Default encryption" in text and "AES256" in text
+    assert "BucketOwnerEnforced" in text and "TLSOnly (Deny)" in text
 
 
 def test_efs_unencrypted_fails_and_none_passes(data):
