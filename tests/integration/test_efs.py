@@ -10,16 +10,14 @@ The mount entry point is not run here: the lab has no NFS client and cannot reac
 """
 
 import json
-import os
-import pathlib
-import subprocess
-import sys
 import uuid
 
 import boto3
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from .role_plays import role_play
+from .role_plays import run_role_play as run_play
+
 REGION = "eu-west-1"  # a region of its own: no other test's file systems or groups in sight
 ROLE = "nixl_efa.cluster.efs"
 TAG = "nixl-efa:cluster"
@@ -69,64 +67,7 @@ def role_vars(cluster, network, **extra):
 
 
 def play(url, *applications):
-    """A localhost play applying the role once per (entry point, vars) pair, then printing its outputs."""
-    tasks = [
-        {"name": f"Apply {ROLE} ({entry})",
-         "ansible.builtin.include_role": {"name": ROLE, "tasks_from": entry},
-         "vars": variables}
-        for entry, variables in applications
-    ]  # fmt: skip
-    tasks.append({"name": "Outputs", "ansible.builtin.debug": {"msg": OUTPUTS}})
-    return [{
-        "name": "efs on the lab",
-        "hosts": "localhost",
-        "gather_facts": False,
-        "module_defaults": {"group/nixl_efa.cluster.aws": {
-            "region": REGION, "endpoint_url": url, "access_key": "testing", "secret_key": "testing"}},
-        "tasks": tasks,
-    }]  # fmt: skip
-
-
-class Run:
-    """One ansible-playbook run: changed count, the changed tasks, failure messages, outputs."""
-
-    def __init__(self, document):
-        self.results = [
-            (task["task"]["name"].rpartition(" : ")[2], result)
-            for each in document["plays"]
-            for task in each["tasks"]
-            for result in task["hosts"].values()
-        ]
-        self.changed = document["stats"]["localhost"]["changed"]
-        self.changed_tasks = [name for name, result in self.results if result.get("changed")]
-        self.failures = [
-            item.get("msg", "")
-            for _name, result in self.results
-            if result.get("failed")
-            for item in [result, *result.get("results", [])]
-            if item.get("failed")
-        ]
-        self.failed_tasks = [name for name, result in self.results if result.get("failed")]
-        outputs = [result["msg"] for name, result in self.results if name == "Outputs"]
-        self.outputs = outputs[0] if outputs else None
-
-
-def run_play(tmp_path, text, check=False, expect_rc=0):
-    path = tmp_path / f"play-{uuid.uuid4().hex[:6]}.yml"
-    path.write_text(json.dumps(text, indent=1))
-    # JSON on stdout; the list of callbacks names the stdout callback only (see test_iam_s3.py).
-    environ = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                   ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json", ANSIBLE_JSON_INDENT="0")  # fmt: skip
-    environ["AWS_MAX_ATTEMPTS"] = "2"
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL"):
-        environ.pop(name, None)
-    result = subprocess.run(
-        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         "-e", f"ansible_python_interpreter={sys.executable}", str(path)] + (["--check"] if check else []),
-        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == expect_rc, result.stdout[-6000:] + result.stderr[-4000:]
-    return Run(json.loads(result.stdout))
+    return role_play(ROLE, REGION, url, OUTPUTS, *applications)
 
 
 def tags_of(aws, file_system_id):

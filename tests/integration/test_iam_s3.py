@@ -10,22 +10,19 @@ documents back and check their shape (actions, resources, conditions), not their
 """
 
 import json
-import os
-import pathlib
-import subprocess
-import sys
 import uuid
 
 import boto3
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from .role_plays import role_play
+from .role_plays import run_role_play as run_play
+
 REGION = "us-east-2"
 ACCOUNT = "123456789012"  # moto's default account
 ROLE = "nixl_efa.cluster.iam_s3"
 TAG = "nixl-efa:cluster"
 SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-LAB_ENV = {"AWS_MAX_ATTEMPTS": "2"}
 EC2_TRUST = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -62,71 +59,7 @@ def lab(lab_aws):
 
 
 def play(url, *applications):
-    """A localhost play applying the role once per (entry point, vars) pair, then printing its outputs.
-
-    Written as JSON, which YAML reads as it is, so no value needs quoting.
-    """
-    tasks = [
-        {"name": f"Apply {ROLE} ({entry})",
-         "ansible.builtin.include_role": {"name": ROLE, "tasks_from": entry},
-         "vars": role_vars}
-        for entry, role_vars in applications
-    ]  # fmt: skip
-    tasks.append({"name": "Outputs", "ansible.builtin.debug": {"msg": OUTPUTS}})
-    return [{
-        "name": "iam_s3 on the lab",
-        "hosts": "localhost",
-        "gather_facts": False,
-        "module_defaults": {"group/nixl_efa.cluster.aws": {
-            "region": REGION, "endpoint_url": url, "access_key": "testing", "secret_key": "testing"}},
-        "tasks": tasks,
-    }]  # fmt: skip
-
-
-class Run:
-    """One ansible-playbook run: exit status, changed count, the changed tasks, failure messages, outputs."""
-
-    def __init__(self, returncode, document):
-        self.returncode = returncode
-        self.results = [
-            (task["task"]["name"].rpartition(" : ")[2], result)
-            for each in document["plays"]
-            for task in each["tasks"]
-            for result in task["hosts"].values()
-        ]
-        self.changed = document["stats"]["localhost"]["changed"]
-        self.changed_tasks = [name for name, result in self.results if result.get("changed")]
-        # ansible-core 2.21's callbacks see no "failed" key in a failed loop item: its exception says it.
-        self.failures = [
-            item.get("msg", "")
-            for _task, result in self.results
-            if result.get("failed")
-            for item in [result, *result.get("results", [])]
-            if item.get("failed", "exception" in item)
-        ]
-        self.messages = [
-            result["msg"] for name, result in self.results if name.startswith("Leave ") and not result.get("skipped")
-        ]
-        outputs = [result["msg"] for name, result in self.results if name == "Outputs"]
-        self.outputs = outputs[0] if outputs else None
-
-
-def run_play(tmp_path, text, expect_rc=0):
-    path = tmp_path / f"play-{uuid.uuid4().hex[:6]}.yml"
-    path.write_text(json.dumps(text, indent=1))
-    # JSON on stdout; ansible.cfg's profile_tasks would print into it, and an empty
-    # ANSIBLE_CALLBACKS_ENABLED is refused, so the list names the stdout callback only.
-    environ = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                   ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json", ANSIBLE_JSON_INDENT="0", **LAB_ENV)  # fmt: skip
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-        environ.pop(name, None)
-    result = subprocess.run(
-        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         "-e", f"ansible_python_interpreter={sys.executable}", str(path)],
-        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == expect_rc, result.stdout[-4000:] + result.stderr[-4000:]
-    return Run(result.returncode, json.loads(result.stdout))
+    return role_play(ROLE, REGION, url, OUTPUTS, *applications)
 
 
 def statements(document):
@@ -293,7 +226,7 @@ def test_kms_lab_mode_then_absent_deletes_only_this_clusters_resources(lab_aws, 
         "Delete the role, its inline policy and managed policy attachment",
     ]
     assert first.changed == 3
-    left = " ".join(first.messages)
+    left = " ".join(first.messages("Leave "))
     for cluster in (nobody, other):
         assert f"Bucket {bucket_of(cluster)} left alone" in left
         assert f"Role {cluster}-node left alone" in left
