@@ -14,6 +14,16 @@ import sys
 import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+# Trust policy of a node role, as the iam_s3 role writes it: EC2 may assume it.
+EC2_TRUST = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+})  # fmt: skip
+
+
+def role_outputs(*names):
+    """The Outputs task's message: each of the role's output facts, "" when unset."""
+    return {name: f"{{{{ {name} | default('') }}}}" for name in names}
 
 
 def role_play(role, region, url, outputs, *applications):

@@ -9,26 +9,20 @@ traffic, so the policy and the security group are checked by their shape, not th
 The mount entry point is not run here: the lab has no NFS client and cannot reach GitHub.
 """
 
-import json
 import uuid
 
 import boto3
 import pytest
 
+from .role_plays import EC2_TRUST
+from .role_plays import role_outputs
 from .role_plays import role_play
 from .role_plays import run_role_play as run_play
 
 REGION = "eu-west-1"  # a region of its own: no other test's file systems or groups in sight
 ROLE = "nixl_efa.cluster.efs"
 TAG = "nixl-efa:cluster"
-EC2_TRUST = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-})  # fmt: skip
-OUTPUTS = {
-    name: f"{{{{ {name} | default('') }}}}"
-    for name in ("efs_file_system_id", "efs_file_system_arn", "efs_dns_name", "efs_security_group_id")
-}
+OUTPUTS = role_outputs("efs_file_system_id", "efs_file_system_arn", "efs_dns_name", "efs_security_group_id")
 
 
 def client(url, service):

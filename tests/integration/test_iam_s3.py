@@ -15,6 +15,8 @@ import uuid
 import boto3
 import pytest
 
+from .role_plays import EC2_TRUST
+from .role_plays import role_outputs
 from .role_plays import role_play
 from .role_plays import run_role_play as run_play
 
@@ -23,21 +25,14 @@ ACCOUNT = "123456789012"  # moto's default account
 ROLE = "nixl_efa.cluster.iam_s3"
 TAG = "nixl-efa:cluster"
 SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-EC2_TRUST = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-})  # fmt: skip
 
-OUTPUTS = {
-    name: f"{{{{ {name} | default('') }}}}"
-    for name in (
-        "iam_s3_bucket",
-        "iam_s3_bucket_arn",
-        "iam_s3_role_arn",
-        "iam_s3_instance_profile_name",
-        "iam_s3_instance_profile_arn",
-    )
-}
+OUTPUTS = role_outputs(
+    "iam_s3_bucket",
+    "iam_s3_bucket_arn",
+    "iam_s3_role_arn",
+    "iam_s3_instance_profile_name",
+    "iam_s3_instance_profile_arn",
+)
 
 
 def cluster_name(label):
