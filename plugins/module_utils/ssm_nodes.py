@@ -7,19 +7,25 @@
 
 botocore ships no waiter for SSM managed nodes, so this builds one from a waiter model: the
 same polling machinery as EC2's waiters, with AWS's retry handling, and no hand-written sleeps.
+
+DescribeInstanceInformation pages: 10 nodes per page unless MaxResults (5 to 50) says otherwise,
+and a page may hold fewer nodes than asked, even none, while a NextToken follows. A waiter that
+read one page would never see the 11th node Online, so each attempt here reads every page.
 """
 
 try:
+    from botocore.waiter import Waiter
     from botocore.waiter import WaiterModel
-    from botocore.waiter import create_waiter_with_client
 except ImportError:
     pass  # AnsibleAWSModule reports the missing dependency
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 ONLINE = "Online"
-# DescribeInstanceInformation takes at most 50 instance ids per filter value list.
+# DescribeInstanceInformation takes at most 50 instance ids per filter value list, and answers at
+# most 50 nodes per page (MaxResults 5 to 50; 10 when not given).
 MAX_IDS_PER_CALL = 50
+PAGE_SIZE = 50
 
 
 def _chunks(items, size=MAX_IDS_PER_CALL):
@@ -31,6 +37,18 @@ def _describe_page(client, **params):
     return client.describe_instance_information(**params)
 
 
+def _all_pages(client, **params):
+    """Every page of one DescribeInstanceInformation request, as one response."""
+    nodes = []
+    token = None
+    while True:
+        page = _describe_page(client, MaxResults=PAGE_SIZE, **params, **({"NextToken": token} if token else {}))
+        nodes.extend(page.get("InstanceInformationList") or [])
+        token = page.get("NextToken")
+        if not token:
+            return {"InstanceInformationList": nodes}
+
+
 def describe_nodes(client, instance_ids=None):
     """Raw InstanceInformation entries, all of them or those of instance_ids."""
     requests = [{}] if not instance_ids else [
@@ -38,13 +56,7 @@ def describe_nodes(client, instance_ids=None):
     ]  # fmt: skip
     nodes = []
     for params in requests:
-        token = None
-        while True:
-            page = _describe_page(client, **params, **({"NextToken": token} if token else {}))
-            nodes.extend(page.get("InstanceInformationList") or [])
-            token = page.get("NextToken")
-            if not token:
-                break
+        nodes.extend(_all_pages(client, **params)["InstanceInformationList"])
     return nodes
 
 
@@ -97,10 +109,11 @@ def online_waiter_model(count, delay, max_attempts):
 
 
 def wait_online(client, instance_ids, timeout, delay=5):
-    """Block until every instance in instance_ids reports Online (at most 50 per waiter call)."""
+    """Block until every instance in instance_ids reports Online (at most 50 per waiter), reading every page."""
     max_attempts = max(1, int(timeout) // max(1, int(delay)))
     for chunk in _chunks(list(instance_ids)):
-        waiter = create_waiter_with_client("NodesOnline", online_waiter_model(len(chunk), delay, max_attempts), client)
+        config = online_waiter_model(len(chunk), delay, max_attempts).get_waiter("NodesOnline")
+        waiter = Waiter("NodesOnline", config, lambda **params: _all_pages(client, **params))
         waiter.wait(
             Filters=[{"Key": "InstanceIds", "Values": chunk}],
             WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts},

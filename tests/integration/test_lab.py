@@ -416,6 +416,14 @@ def test_managed_nodes_and_sessions(lab):
         return ec2.run_instances(MinCount=1, MaxCount=1, ImageId=lab["image"], InstanceType="t3.micro",
                                  SubnetId=lab["subnet"], **extra)["Instances"][0]["InstanceId"]  # fmt: skip
 
+    # A way out to Systems Manager, as on AWS: a public address and a route to an internet gateway
+    # (tests/integration/test_lab_reachability.py checks every other way and the refusals).
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=lab["vpc"])
+    table = ec2.create_route_table(VpcId=lab["vpc"])["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=lab["subnet"])
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    ec2.modify_subnet_attribute(SubnetId=lab["subnet"], MapPublicIpOnLaunch={"Value": True})
     managed = launch(IamInstanceProfile={"Name": "lab-node"})
     bare = launch()
     stopped = launch(IamInstanceProfile={"Name": "lab-node"})

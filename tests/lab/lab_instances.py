@@ -4,7 +4,11 @@
 moto 5.2.5's RunInstances takes a launch template's image, type, key, groups, tags and block
 devices, but not its network interfaces, placement group, instance profile, market options,
 capacity reservation target or metadata options (IMDS), and it ignores InterfaceType and NetworkCardIndex everywhere.
-The wrappers here STAND IN for what AWS does, in the lab's local AWS only (tests/, never
+Public addresses follow EC2's rule: AssociatePublicIpAddress with more than one network interface
+is refused (InvalidParameterCombination), and a subnet that maps public addresses on launch gives
+none to an instance launched with several interfaces (EC2 User Guide, "Public IPv4 addresses":
+https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-instance-addressing.html), where moto
+would hand one out. The wrappers here STAND IN for what AWS does, in the lab's local AWS only (tests/, never
 shipped): they work out the effective request (template version data overridden by the
 request), refuse what AWS refuses before anything is launched, let moto launch the instances
 with the network card 0 interfaces, then add the interfaces on the other network cards and
@@ -31,6 +35,12 @@ INTERFACE_TYPES = ("interface",) + EFA_TYPES
 MERGED_KEYS = ("Placement", "InstanceMarketOptions", "CapacityReservationSpecification")
 
 ORIGINALS = {}
+
+# EC2's answer to AssociatePublicIpAddress with several interfaces (API_InstanceNetworkInterfaceSpecification,
+# AssociatePublicIpAddress: "You cannot specify more than one network interface in the request").
+PUBLIC_IP_REFUSED = (
+    "The associatePublicIPAddress parameter cannot be specified when launching with multiple network interfaces."
+)
 
 
 def _given(value):
@@ -183,6 +193,8 @@ def _check_interfaces(response, request):
             "InvalidParameterValue",
             f"The network interfaces' subnets are in different availability zones: {', '.join(sorted(zones))}.",
         )
+    if len(nics) > 1 and any(nic.get("AssociatePublicIpAddress") is True for nic in nics):
+        raise LabError("InvalidParameterCombination", PUBLIC_IP_REFUSED)
     return sorted(nics, key=lambda n: (int(n.get("NetworkCardIndex") or 0), int(n["DeviceIndex"])))
 
 
@@ -335,6 +347,11 @@ def run_instances(self):
         params["LaunchTemplate"] = {"LaunchTemplateId": version.template.id, "Version": str(version.number)}
     if nics:
         params["NetworkInterfaces"] = [copy.deepcopy(n) for n in nics if not int(n.get("NetworkCardIndex") or 0)]
+        if len(nics) > 1:
+            # EC2 gives no public address to an instance launched with several interfaces, whatever its
+            # subnet's MapPublicIpOnLaunch says (EC2 User Guide, "Public IPv4 addresses"); moto would.
+            for nic in params["NetworkInterfaces"]:
+                nic["AssociatePublicIpAddress"] = False
     # moto reads MetadataOptions from the request only; AWS applies the template's (HttpTokens required).
     if request.get("MetadataOptions"):
         params["MetadataOptions"] = copy.deepcopy(request["MetadataOptions"])

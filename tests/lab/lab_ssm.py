@@ -3,15 +3,28 @@
 
 Kept under tests/ and never shipped; moto_lab.py installs them before the server starts.
 
-- DescribeInstanceInformation: moto has no SSM agent. The stand-in models "the agent registered
-  because the instance profile allows it": every moto EC2 instance of the same account and
-  region that is running AND has an IAM instance profile is a managed node, PingStatus Online;
-  any other instance is absent. When the lab runs node containers (lab_nodes.py, LAB_NODE_IMAGE),
-  an instance is Online only once its container's systemd is up, as the agent registers after boot.
+- DescribeInstanceInformation: moto has no SSM agent. The stand-in models the agent as AWS runs
+  it: an EC2 instance of the same account and region is a managed node once it is running, has
+  an IAM instance profile AND its agent has a way out to Systems Manager (lab_reachability.py:
+  a public address behind an internet gateway, a NAT gateway, or the ssm, ssmmessages and
+  ec2messages interface endpoints; each rule cites AWS's documentation there). Such a node is
+  PingStatus Online. An instance that never had a way out is absent; one that was Online and
+  lost it (its route or endpoint deleted, its instance profile removed) is listed ConnectionLost,
+  as in AWS's InstanceInformation.PingStatus (Online | ConnectionLost | Inactive). When the lab
+  runs node containers (lab_nodes.py, LAB_NODE_IMAGE), an instance is Online only once its
+  container's systemd is up, as the agent registers after boot.
+  Paging as AWS pages (API_DescribeInstanceInformation): MaxResults from 5 to 50, else a
+  ValidationException; without it, 10 per page. Filtering by InstanceIds picks those nodes
+  first; other filters (tags, PingStatus, ...) are applied to each page AFTER it was cut, so
+  a page may hold fewer than MaxResults nodes, even none, and still carry a NextToken, as the
+  AWS CLI's users observed (aws/aws-cli issue 2626): a caller must follow NextToken to the end.
 - StartSession / TerminateSession: what the amazon.aws.aws_ssm connection calls before it runs
-  its session plugin (see ../shared/NOTES.md). Only a managed node can be a target. The
-  StreamUrl points back at the lab on loopback; nothing there speaks the data channel, the lab's
-  session plugin stand-in does not use it.
+  its session plugin (see ../shared/NOTES.md). Only an Online managed node can be a target;
+  any other instance is refused with TargetNotConnected, as AWS refuses it (API_StartSession,
+  Errors: "The specified target managed node for the session isn't fully configured for use
+  with Session Manager"), naming why it has no way out. The StreamUrl points back at the lab
+  on loopback; nothing there speaks the data channel, the lab's session plugin stand-in does
+  not use it.
 - Public parameters (PUBLIC_AMI_PARAMETERS) under /aws/service/..., registered in a region the
   first time a parameter call there may read them. Each names an image moto ships in every
   region (moto's amis.json), found by image name, so the value is the same on every run.
@@ -21,6 +34,7 @@ import datetime
 import secrets
 
 import lab_nodes
+import lab_reachability
 from lab_capacity import LabError
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
@@ -59,18 +73,45 @@ def _iam_role(response, profile_arn):
         return None
 
 
+# Instances that have been Online once: they stay listed (ConnectionLost) after losing their way out.
+_registered = set()
+# Paging (API_DescribeInstanceInformation: MaxResults "Valid Range: Minimum value of 5. Maximum value of 50").
+PAGE_DEFAULT = 10
+PAGE_MIN = 5
+PAGE_MAX = 50
+
+
+def node_status(response, instance):
+    """(PingStatus or None when the instance is not a managed node, why it is not Online)."""
+    if instance.state != "running":
+        return None, f"{instance.id} is {instance.state}"
+    if not instance.iam_instance_profile:
+        status = "ConnectionLost" if instance.id in _registered else None
+        return status, f"{instance.id} has no IAM instance profile, so its SSM Agent cannot register"
+    if not lab_nodes.online(instance.id):
+        return None, f"{instance.id} has not finished booting (its SSM Agent has not started)"
+    backend = ec2_backends[response.current_account][response.region]
+    reachable, how = lab_reachability.way_out(backend, instance)
+    if not reachable:
+        status = "ConnectionLost" if instance.id in _registered else None
+        return status, f"{instance.id}'s SSM Agent has no way out to Systems Manager: {how}"
+    _registered.add(instance.id)
+    return "Online", how
+
+
 def managed_nodes(response):
-    """InstanceInformation of each managed node: running instances with an instance profile."""
+    """InstanceInformation of each managed node: Online, or ConnectionLost once Online."""
     backend = ec2_backends[response.current_account][response.region]
     now = datetime.datetime.now(datetime.timezone.utc)
     nodes = []
     for instance in backend.all_instances():
-        profile = instance.iam_instance_profile
-        if instance.state != "running" or not profile or not lab_nodes.online(instance.id):
+        status, _why = node_status(response, instance)
+        if status is None:
             continue
+        profile = instance.iam_instance_profile or {}
         node = {
             "InstanceId": instance.id,
-            "PingStatus": "Online",
+            "PingStatus": status,
             "LastPingDateTime": now,
             "AgentVersion": AGENT_VERSION,
             "IsLatestVersion": True,
@@ -82,7 +123,7 @@ def managed_nodes(response):
             "SourceType": "AWS::EC2::Instance",
             "tags": {t["key"]: t["value"] for t in instance.get_tags()},
         }
-        role = _iam_role(response, profile.get("Arn"))
+        role = _iam_role(response, profile.get("Arn")) if profile else None
         if role:
             node["IamRole"] = role
         nodes.append(node)
@@ -117,12 +158,32 @@ def _node_matches(node, filters):
     return True
 
 
+def _page_size(response):
+    size = response._get_param("MaxResults")
+    if size is None:
+        return PAGE_DEFAULT
+    size = int(size)
+    if size < PAGE_MIN or size > PAGE_MAX:
+        bound = f"greater than or equal to {PAGE_MIN}" if size < PAGE_MIN else f"less than or equal to {PAGE_MAX}"
+        raise LabError(
+            "ValidationException",
+            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: "
+            f"Member must have value {bound}",
+        )
+    return size
+
+
 def describe_instance_information(self):
     filters = _node_filters(self)
-    nodes = [n for n in managed_nodes(self) if _node_matches(n, filters)]
+    size = _page_size(self)
+    nodes = managed_nodes(self)
+    ids = [values for key, values in filters if key == "InstanceIds"]
+    if ids:  # a lookup by id: those nodes first, then the page
+        wanted = set(ids[0])
+        nodes = [n for n in nodes if n["InstanceId"] in wanted]
+    others = [(key, values) for key, values in filters if key != "InstanceIds"]
     start = int(self._get_param("NextToken") or 0)
-    size = int(self._get_param("MaxResults") or 50)
-    page = nodes[start : start + size]
+    page = [n for n in nodes[start : start + size] if _node_matches(n, others)]  # filtered after the cut
     result = {"InstanceInformationList": [{k: v for k, v in n.items() if k != "tags"} for n in page]}
     if start + size < len(nodes):
         result["NextToken"] = str(start + size)
@@ -134,8 +195,13 @@ def describe_instance_information(self):
 
 def start_session(self):
     target = self._get_param("Target")
-    if target not in {n["InstanceId"] for n in managed_nodes(self)}:
+    backend = ec2_backends[self.current_account][self.region]
+    instance = next((i for i in backend.all_instances() if i.id == target), None)
+    if instance is None:
         raise LabError("TargetNotConnected", f"{target} is not connected.")
+    status, why = node_status(self, instance)
+    if status != "Online":
+        raise LabError("TargetNotConnected", f"{target} is not connected: {why}.")
     session_id = f"lab-{secrets.token_hex(9)}"
     host = self.headers.get("Host") or "127.0.0.1"
     _sessions[session_id] = {"Target": target, "Status": "Connected"}

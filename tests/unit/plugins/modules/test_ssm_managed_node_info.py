@@ -19,8 +19,9 @@ def node(iid, status="Online"):
     }
 
 
-def ids_filter(*ids):
-    return {"Filters": [{"Key": "InstanceIds", "Values": list(ids)}]}
+def ids_filter(*ids, token=None):
+    params = {"Filters": [{"Key": "InstanceIds", "Values": list(ids)}], "MaxResults": 50}
+    return {**params, "NextToken": token} if token else params
 
 
 def test_lists_nodes_snake_case_with_not_online(ssm, run_module):
@@ -39,9 +40,9 @@ def test_lists_nodes_snake_case_with_not_online(ssm, run_module):
 
 def test_follows_next_token(ssm, run_module):
     first = {"InstanceInformationList": [node("i-1")], "NextToken": "t"}
-    ssm.stub.add_response("describe_instance_information", first, {})
+    ssm.stub.add_response("describe_instance_information", first, {"MaxResults": 50})
     second = {"InstanceInformationList": [node("i-2")]}
-    ssm.stub.add_response("describe_instance_information", second, {"NextToken": "t"})
+    ssm.stub.add_response("describe_instance_information", second, {"MaxResults": 50, "NextToken": "t"})
     result = run_module(module, {})
     assert [n["instance_id"] for n in result["managed_nodes"]] == ["i-1", "i-2"]
     assert result["not_online"] == []
@@ -60,6 +61,36 @@ def test_wait_polls_through_a_waiter_until_all_online(ssm, run_module):
     assert result["not_online"] == []
     # Two polls found too few nodes; the waiter slept its delay after each.
     assert ssm.sleeps == [7, 7]
+
+
+def test_wait_reads_every_page_of_each_poll(ssm, run_module):
+    # AWS pages DescribeInstanceInformation, and a page may be short: a waiter that read the first
+    # page only would never count twelve nodes. Poll 1: 11 Online over two pages; poll 2: all 12.
+    ids = [f"i-{n}" for n in range(12)]
+    for online in (11, 12):
+        listed = [node(i) for i in ids[:online]]
+        ssm.stub.add_response(
+            "describe_instance_information",
+            {"InstanceInformationList": listed[:10], "NextToken": "p2"},
+            ids_filter(*ids),
+        )
+        ssm.stub.add_response(
+            "describe_instance_information", {"InstanceInformationList": listed[10:]}, ids_filter(*ids, token="p2")
+        )
+    ssm.stub.add_response(
+        "describe_instance_information",
+        {"InstanceInformationList": [node(i) for i in ids[:10]], "NextToken": "p2"},
+        ids_filter(*ids),
+    )
+    ssm.stub.add_response(
+        "describe_instance_information",
+        {"InstanceInformationList": [node(i) for i in ids[10:]]},
+        ids_filter(*ids, token="p2"),
+    )
+    result = run_module(module, {"instance_ids": ids, "wait": True, "wait_delay": 5})
+    assert result["failed"] is False
+    assert result["not_online"] == [] and len(result["managed_nodes"]) == 12
+    assert ssm.sleeps == [5]
 
 
 def test_wait_times_out_naming_the_missing_nodes_and_the_causes(ssm, run_module):
