@@ -365,6 +365,51 @@ def describe_capacity_block_status(self):
     return ActionResult({"CapacityBlockStatuses": statuses})
 
 
+# Capacity reservations end in these states; none of them can be cancelled (again).
+ENDED_STATES = ("cancelled", "expired", "failed", "payment-failed")
+
+
+def cancel_capacity_reservation(self):
+    """CancelCapacityReservation: refused for a capacity block, as AWS refuses it; else the reservation is cancelled.
+
+    AWS documents the rule, not the error: the CancelCapacityReservation reference says a
+    Capacity Block cannot be modified or cancelled
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CancelCapacityReservation.html,
+    and the same note in https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-reservations-release.html),
+    and the action lists no error codes of its own, only the common ones. So the error code
+    is the lab's choice: UnsupportedOperation, EC2's common client error for a request the
+    service does not support for that resource
+    (https://docs.aws.amazon.com/ec2/latest/devguide/errors-overview.html). It fits better than
+    InvalidParameterValue (the id is valid and names a live reservation) or an incorrect-state
+    error (no state of a capacity block allows it: a block only ends at its EndDate). The
+    message is the lab's own. A client must treat it as a refusal (HTTP 400), never retry it.
+
+    Any other reservation of the lab is cancelled as AWS does: its State becomes cancelled, the
+    instances launched into it keep running outside it, and the answer is {"Return": true}.
+    The lab has no commitment durations or cancellation quotes; a reservation that has already
+    ended is refused. An unknown id is InvalidCapacityReservationId.NotFound.
+    """
+    lab = state(self)
+    reservation_id = self._get_param("CapacityReservationId")
+    reservation = get_reservation(self, reservation_id)
+    if reservation["ReservationType"] == "capacity-block":
+        raise LabError(
+            "UnsupportedOperation",
+            f"The capacity reservation '{reservation_id}' is a Capacity Block ({reservation['CapacityBlockId']}), "
+            f"which cannot be cancelled: it ends at {reservation['EndDate'].isoformat()}.",
+        )
+    if reservation["State"] in ENDED_STATES:
+        raise LabError(
+            "IncorrectState",
+            f"The capacity reservation '{reservation_id}' is {reservation['State']} and cannot be cancelled.",
+        )
+    reservation["State"] = "cancelled"
+    for instance_id, target in list(lab["instances"].items()):
+        if target == reservation_id:
+            del lab["instances"][instance_id]
+    return ActionResult({"Return": True})
+
+
 # Capacity block extensions ----------------------------------------------------
 
 
@@ -493,6 +538,7 @@ STAND_INS = (
     describe_capacity_reservations,
     describe_capacity_blocks,
     describe_capacity_block_status,
+    cancel_capacity_reservation,
     describe_capacity_block_extension_offerings,
     purchase_capacity_block_extension,
     describe_capacity_block_extension_history,

@@ -22,6 +22,9 @@ What is added (lab_capacity.py, EC2):
   the filters in lab_capacity.FILTER_FIELDS, tag:<key> and tag-key; an unknown filter name is
   refused, as EC2 does); states follow the clock on every read: scheduled turns active at
   StartDate, expired at EndDate;
+- CancelCapacityReservation: a capacity block is refused with the client error UnsupportedOperation
+  (AWS: a Capacity Block cannot be cancelled; the code is the lab's choice, see its docstring),
+  any other reservation becomes cancelled, an unknown id is InvalidCapacityReservationId.NotFound;
 - DescribeCapacityBlockExtensionOfferings (one offering, starting at the block's EndDate, same
   rates), PurchaseCapacityBlockExtension (moves the EndDate of reservation and block) and
   DescribeCapacityBlockExtensionHistory (the extensions bought).
@@ -32,15 +35,19 @@ What is changed (lab_instances.py, EC2):
   on every instance, market type capacity-block and capacity reservation targets, refused with
   AWS's error codes before anything is launched; TerminateInstances gives reserved capacity back.
 What is added (lab_ssm.py, SSM):
-- DescribeInstanceInformation (running instances with an instance profile are managed nodes),
-  StartSession, TerminateSession;
+- DescribeInstanceInformation (running instances with an instance profile AND a way out to
+  Systems Manager are managed nodes, decided by lab_reachability.py from the route tables,
+  internet and NAT gateways, public addresses, interface endpoints and security groups in
+  moto's records; ConnectionLost once the way out is gone; paged as AWS pages),
+  StartSession (TargetNotConnected without a way out), TerminateSession;
 - the public parameters in PUBLIC_AMI_PARAMETERS, each pointing to an image moto ships.
 The throttling switch (lab_throttle.py): a share of calls answered with the service's
 throttling error, from LAB_THROTTLE_SHARE and GET/POST /lab/throttle.
 The machines (lab_nodes.py, with LAB_NODE_IMAGE set): one Debian 12 systemd container per
 instance, started by RunInstances, stopped and started with the instance, removed by
 TerminateInstances; SSM reports a node Online once its systemd is up.
-Corrections of moto answers that differ from AWS's: lab_fixes.py.
+Corrections of moto answers that differ from AWS's (lab_fixes.py), among them the default VPC's internet
+gateway and default route.
 What is added (lab_efs.py, EFS): DescribeTags, CreateTags, DeleteTags, DeleteFileSystemPolicy,
 and DescribeFileSystems pages of 100 (AWS's default).
 

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+"""The lab's CancelCapacityReservation stand-in (tests/lab/lab_capacity.py), called without a server.
+
+A capacity block is refused with a client error and stays as it was; any other reservation is
+cancelled and the instances launched into it are no longer counted against it; an unknown id
+and an ended reservation are refused. The AWS CLI replay in
+tests/integration/test_capacity_script_cli.py checks the same rule through a running lab.
+"""
+
+import datetime
+import importlib.util
+import pathlib
+import sys
+
+import pytest
+
+LAB = pathlib.Path(__file__).resolve().parents[2] / "lab"
+if str(LAB) not in sys.path:
+    sys.path.insert(0, str(LAB))
+SPEC = importlib.util.spec_from_file_location("lab_capacity", LAB / "lab_capacity.py")
+lab_capacity = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(lab_capacity)
+
+NOW = datetime.datetime.now(datetime.timezone.utc)
+
+
+class Request:
+    """What a stand-in reads from moto's EC2Response: account, region and the request's parameters."""
+
+    current_account = "123456789012"
+    region = "us-east-1"
+
+    def __init__(self, **params):
+        self.params = params
+
+    def _get_param(self, name, default=None):
+        return self.params.get(name, default)
+
+
+@pytest.fixture(autouse=True)
+def fresh_lab(monkeypatch):
+    monkeypatch.setattr(lab_capacity, "_state", {})
+
+
+def _reservation(reservation_id, reservation_type, state="active"):
+    record = {
+        "CapacityReservationId": reservation_id,
+        "InstanceType": "p5.48xlarge",
+        "AvailabilityZone": "us-east-1a",
+        "TotalInstanceCount": 2,
+        "AvailableInstanceCount": 1,
+        "State": state,
+        "StartDate": NOW - datetime.timedelta(hours=1),
+        "EndDate": NOW + datetime.timedelta(hours=23),
+        "ReservationType": reservation_type,
+        "tags": {},
+    }
+    if reservation_type == "capacity-block":
+        record["CapacityBlockId"] = "cb-00000000000000002"
+    lab = lab_capacity.state(Request())
+    lab["reservations"][reservation_id] = record
+    return record
+
+
+def _cancel(reservation_id):
+    return lab_capacity.cancel_capacity_reservation(Request(CapacityReservationId=reservation_id))
+
+
+def test_cancel_is_a_registered_stand_in():
+    assert lab_capacity.cancel_capacity_reservation in lab_capacity.STAND_INS
+
+
+def test_a_capacity_block_cannot_be_cancelled():
+    block = _reservation("cr-00000000000000001", "capacity-block")
+    with pytest.raises(lab_capacity.LabError) as refused:
+        _cancel("cr-00000000000000001")
+    assert refused.value.code == "UnsupportedOperation"
+    assert "cr-00000000000000001" in refused.value.message
+    assert "cannot be cancelled" in refused.value.message
+    assert block["State"] == "active"
+
+
+def test_an_ordinary_reservation_is_cancelled():
+    reservation = _reservation("cr-00000000000000003", "default")
+    lab = lab_capacity.state(Request())
+    lab["instances"].update({"i-0aaa": "cr-00000000000000003", "i-0bbb": "cr-00000000000000009"})
+    assert _cancel("cr-00000000000000003").result == {"Return": True}
+    assert reservation["State"] == "cancelled"
+    # Its instances keep running outside it; an instance of another reservation stays counted there.
+    assert lab["instances"] == {"i-0bbb": "cr-00000000000000009"}
+
+
+@pytest.mark.parametrize(
+    ("existing", "code"),
+    [
+        (None, "InvalidCapacityReservationId.NotFound"),
+        ("cancelled", "IncorrectState"),
+        ("expired", "IncorrectState"),
+    ],
+)
+def test_cancel_refusals(existing, code):
+    if existing is not None:
+        _reservation("cr-00000000000000004", "default", state=existing)
+    with pytest.raises(lab_capacity.LabError) as refused:
+        _cancel("cr-00000000000000004")
+    assert refused.value.code == code
+    assert "cr-00000000000000004" in refused.value.message
