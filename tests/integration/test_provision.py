@@ -15,7 +15,7 @@ import pytest
 
 REGION = "us-east-1"
 TAG = "nixl-efa:cluster"
-GPU_AMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/oss-nvidia-driver-gpu-pytorch-2.7-ubuntu-22.04/latest/ami-id"
+GPU_AMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id"
 
 
 def clients(lab_aws):
@@ -45,6 +45,10 @@ def tagged(ec2, cluster):
         "launch_templates": [
             t["LaunchTemplateName"] for t in ec2.describe_launch_templates(Filters=f)["LaunchTemplates"]
         ],
+        "nat_gateways": [
+            n["NatGatewayId"] for n in ec2.describe_nat_gateways(Filter=f)["NatGateways"] if n["State"] != "deleted"
+        ],
+        "elastic_ips": [a["AllocationId"] for a in ec2.describe_addresses(Filters=f)["Addresses"]],
     }  # fmt: skip
 
 
@@ -158,8 +162,30 @@ def test_private_subnet_reaches_ssm_through_endpoints(aws, on_demand):
         assert services[name]["SubnetIds"] == [out["subnet_id"]]
         assert services[name]["PrivateDnsEnabled"] is True
     assert services["s3"]["VpcEndpointType"] == "Gateway" and services["s3"]["RouteTableIds"]
-    igws = aws["ec2"].describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [out["vpc_id"]]}])
-    assert igws["InternetGateways"] == [], "a private cluster VPC gets no internet gateway"
+
+
+def test_private_subnet_installs_through_its_nat_gateway(aws, on_demand):
+    """The shipped default: the nodes' default route goes to a NAT gateway in a public subnet of its own."""
+    ec2, out = aws["ec2"], on_demand["outputs"]
+    (nat,) = ec2.describe_nat_gateways(NatGatewayIds=[out["nat_gateway_id"]])["NatGateways"]
+    assert nat["State"] == "available" and nat["VpcId"] == out["vpc_id"]
+    assert nat["NatGatewayAddresses"][0]["PublicIp"], "a public NAT gateway holds an Elastic IP"
+    (address,) = ec2.describe_addresses(AllocationIds=[nat["NatGatewayAddresses"][0]["AllocationId"]])["Addresses"]
+    assert {"Key": TAG, "Value": ON_DEMAND} in address["Tags"]
+    (nat_subnet,) = ec2.describe_subnets(SubnetIds=[nat["SubnetId"]])["Subnets"]
+    assert nat_subnet["SubnetId"] != out["subnet_id"] and nat_subnet["AvailabilityZone"] == out["availability_zone"]
+
+    def default_route(subnet):
+        tables = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [subnet]}])
+        (table,) = tables["RouteTables"]
+        return next(r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0")
+
+    assert default_route(out["subnet_id"])["NatGatewayId"] == nat["NatGatewayId"]
+    igws = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [out["vpc_id"]]}])
+    (igw,) = igws["InternetGateways"]
+    assert default_route(nat["SubnetId"])["GatewayId"] == igw["InternetGatewayId"]
+    nodes = ec2.describe_instances(InstanceIds=[n["instance_id"] for n in out["nodes"]])["Reservations"]
+    assert not [i for r in nodes for i in r["Instances"] if i.get("PublicIpAddress")], "EFA nodes have no public IP"
 
 
 def test_nodes_are_efa_imdsv2_encrypted_in_the_placement_group_with_the_ssm_profile(aws, on_demand):
@@ -333,6 +359,18 @@ BAD_INPUT = {
     "ingress-ssh": (
         {"cluster_extra_ingress": [{"port": 22, "cidr": "203.0.113.10/32"}]},
         "other than 22 (nodes are reached through Session Manager, never SSH)",
+    ),
+    "public-multi-interface": (
+        {"cluster_private": False, "cluster_nat_gateway": False},
+        "cluster_private is false, but each p5.48xlarge node is launched with 32 network interfaces",
+    ),
+    "private-without-nat": (
+        {"cluster_nat_gateway": False},
+        "cluster_private is true without cluster_nat_gateway",
+    ),
+    "public-ip-multi-interface": (
+        {"cluster_public_ip": True},
+        "cluster_public_ip is true, but each p5.48xlarge node is launched with 32 network interfaces",
     ),
     "zone-mismatch": (
         {"cluster_capacity_block": True, "cluster_availability_zone": "us-east-1b", "_block": (2, "us-east-1a")},

@@ -43,7 +43,7 @@ from moto.ssm.models import ParameterDict
 
 # Public SSM parameters the collection resolves to AMI ids.
 PUBLIC_AMI_PARAMETERS = (
-    "/aws/service/deeplearning/ami/x86_64/oss-nvidia-driver-gpu-pytorch-2.7-ubuntu-22.04/latest/ami-id",
+    "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id",
     "/aws/service/neuron/dlami/multi-framework/ubuntu-22.04/latest/image_id",
     "/aws/service/neuron/dlami/multi-framework/ubuntu-24.04/latest/image_id",
 )
