@@ -114,10 +114,13 @@ def test_audit_json_lists_what_provisioning_made(secure, cluster):
     assert data["cluster"] == CLUSTER and data["region"] == REGION
     net = data["network"]
     assert [v["vpc_id"] for v in net["vpcs"]] == [out["vpc_id"]]
-    assert [s["subnet_id"] for s in net["subnets"]] == [out["subnet_id"]]
-    assert {s["cidr_block"] for s in net["subnets"]} == {"10.0.200.0/24"}
+    # The nodes' private subnet, and the public one of the NAT gateway (the shipped default).
+    (nat,) = net["nat_gateways"]
+    assert nat["nat_gateway_id"] == out["nat_gateway_id"]
+    assert {s["subnet_id"] for s in net["subnets"]} == {out["subnet_id"], nat["subnet_id"]}
+    assert {s["cidr_block"] for s in net["subnets"]} == {"10.0.200.0/24", "10.0.201.0/24"}
     assert {e["vpc_endpoint_id"] for e in net["vpc_endpoints"]} == set(out["endpoint_ids"])
-    assert net["internet_gateways"] == [], "a private cluster has no internet gateway"
+    assert len(net["internet_gateways"]) == 1, "the NAT gateway's way out, the nodes have no public address"
     assert out["subnet_id"] in {a.get("subnet_id") for t in net["route_tables"] for a in t["associations"]}
     groups = {g["group_id"]: g for g in data["security_groups"]}
     assert out["security_group_id"] in groups
