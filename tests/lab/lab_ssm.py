@@ -99,12 +99,18 @@ def node_status(response, instance):
     return "Online", how
 
 
-def managed_nodes(response):
-    """InstanceInformation of each managed node: Online, or ConnectionLost once Online."""
+def managed_nodes(response, instance_ids=None):
+    """InstanceInformation of each managed node, of instance_ids only when given: Online, or ConnectionLost.
+
+    Only the instances asked for are checked, so a lookup by id costs no container probe or route
+    walk for the rest of the lab's instances.
+    """
     backend = ec2_backends[response.current_account][response.region]
     now = datetime.datetime.now(datetime.timezone.utc)
     nodes = []
     for instance in backend.all_instances():
+        if instance_ids is not None and instance.id not in instance_ids:
+            continue
         status, _why = node_status(response, instance)
         if status is None:
             continue
@@ -176,11 +182,8 @@ def _page_size(response):
 def describe_instance_information(self):
     filters = _node_filters(self)
     size = _page_size(self)
-    nodes = managed_nodes(self)
     ids = [values for key, values in filters if key == "InstanceIds"]
-    if ids:  # a lookup by id: those nodes first, then the page
-        wanted = set(ids[0])
-        nodes = [n for n in nodes if n["InstanceId"] in wanted]
+    nodes = managed_nodes(self, set(ids[0]) if ids else None)  # a lookup by id: those nodes first, then the page
     others = [(key, values) for key, values in filters if key != "InstanceIds"]
     start = int(self._get_param("NextToken") or 0)
     page = [n for n in nodes[start : start + size] if _node_matches(n, others)]  # filtered after the cut
