@@ -199,17 +199,26 @@ def test_file_system_of_another_cluster_is_refused(lab_aws, aws, tmp_path):
 
 
 BAD_INPUT = [
-    ({"efs_cluster_name": "Bad_Name"}, "efs_cluster_name 'Bad_Name' is not valid"),
+    ({"efs_cluster_name": "Bad_Name"}, "efs_cluster_name must be 1 to 32 lowercase letters"),
     ({"efs_subnet_ids": []}, "efs_subnet_ids must be a non-empty list"),
     ({"efs_subnet_ids": ["subnet-0abc", "subnet-0abc"]}, "efs_subnet_ids must be a non-empty list of distinct"),
-    ({"efs_cluster_security_group_id": "0.0.0.0/0"}, "is not a security group id"),
-    ({"efs_throughput_mode": "elastic"}, "efs_throughput_mode bursting or provisioned"),
+    ({"efs_cluster_security_group_id": "0.0.0.0/0"}, "efs_cluster_security_group_id must be a security group id"),
+    ({"efs_throughput_mode": "elastic"}, "efs_throughput_mode must be bursting or provisioned (got 'elastic')"),
     ({"efs_throughput_mode": "provisioned"}, "provisioned needs efs_provisioned_throughput_mibps"),
     ({"efs_performance_mode": "fast"}, "efs_performance_mode must be general_purpose or max_io"),
-    ({"efs_mount_point": "shared"}, "efs_mount_point 'shared' must be an absolute path"),
-    ({"efs_mount_point": "/"}, "efs_mount_point '/' must be an absolute path other than /"),
-    ({"efs_mount_state": "remounted"}, "efs_mount_state one of mounted, present, unmounted, absent"),
-    ({"efs_kms_key_id": "my key"}, "efs_kms_key_id 'my key' must be empty"),
+    (
+        {"efs_mount_point": "shared"},
+        "efs_mount_point must be an absolute path other than / with no blank and no . or .. component (got 'shared')",
+    ),
+    (
+        {"efs_mount_point": "/"},
+        "efs_mount_point must be an absolute path other than / with no blank and no . or .. component (got '/')",
+    ),
+    (
+        {"efs_mount_state": "remounted"},
+        "efs_mount_state must be one of mounted, present, unmounted, absent (got 'remounted')",
+    ),
+    ({"efs_kms_key_id": "my key"}, "efs_kms_key_id must be empty (the AWS managed key)"),
 ]
 
 
@@ -224,6 +233,8 @@ def test_bad_input_fails_at_validate_and_creates_nothing(lab_aws, aws, tmp_path,
     assert any(message in failure and failure.endswith("Nothing was created.") for failure in run.failures), (
         run.failures
     )
+    # Only the rule that failed: one rule's text, not every rule of the task.
+    assert all(failure.count(" must ") + failure.count(" needs ") == 1 for failure in run.failures), run.failures
     assert run.failed_tasks and all(name.startswith("Check ") for name in run.failed_tasks), run.failed_tasks
     assert len(aws["ec2"].describe_security_groups()["SecurityGroups"]) == groups
     assert set(file_systems(aws)) == systems
