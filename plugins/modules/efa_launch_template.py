@@ -124,6 +124,15 @@ options:
       - Tags for the template itself and for the instances, volumes and network interfaces launched from it.
     type: dict
     aliases: [resource_tags]
+  owner_tags:
+    description:
+      - Ownership before change. Tags that an existing template of this O(name) must already carry, with these
+        values, before this module changes it (a new version, its tags) or deletes it, for example
+        the tag C(nixl-efa:cluster) with the cluster's name.
+      - When one is missing or has another value the module fails, naming the template, its id and the tag found,
+        and changes nothing. A template that does not exist yet is created as usual.
+      - Unset or empty, any template of that name is taken.
+    type: dict
   purge_tags:
     description:
       - Remove tags from the template that are not in O(tags). The tags of launched resources
@@ -151,6 +160,8 @@ EXAMPLES = r"""
     iam_instance_profile: nixl-efa-demo-node
     tags:
       nixl-efa:cluster: demo
+    owner_tags:
+      nixl-efa:cluster: demo
   register: node_template
 
 - name: Single-card g5.12xlarge on demand, with the recommended volume size
@@ -162,9 +173,11 @@ EXAMPLES = r"""
     security_group_ids: ["{{ efa_security_group_id }}"]
     placement_group: nixl-efa-dev
 
-- name: Remove the template
+- name: Remove the template, only if it is cluster dev's
   nixl_efa.cluster.efa_launch_template:
     name: nixl-efa-dev-nodes
+    owner_tags:
+      nixl-efa:cluster: dev
     state: absent
 """
 
@@ -239,6 +252,8 @@ from ansible_collections.nixl_efa.cluster.plugins.module_utils.launch_template i
 from ansible_collections.nixl_efa.cluster.plugins.module_utils.launch_template import describe_interfaces
 from ansible_collections.nixl_efa.cluster.plugins.module_utils.launch_template import template_data_differs
 from ansible_collections.nixl_efa.cluster.plugins.module_utils.launch_template import volume_size_warning
+from ansible_collections.nixl_efa.cluster.plugins.module_utils.ownership import ownership_advice
+from ansible_collections.nixl_efa.cluster.plugins.module_utils.ownership import ownership_problem
 
 VERSION_DESCRIPTION = "managed by nixl_efa.cluster.efa_launch_template"
 
@@ -260,10 +275,29 @@ def template_result(template, data, tags):
     }
 
 
+def refuse_unowned(module, template):
+    """Fail, changing nothing, when the existing template lacks one of owner_tags (or has another value)."""
+    for key, value in sorted((module.params["owner_tags"] or {}).items()):
+        problem = ownership_problem(
+            "Launch template",
+            template.get("Tags", []),
+            key,
+            str(value),
+            name=template.get("LaunchTemplateName") or module.params["name"],
+            resource_id=template.get("LaunchTemplateId"),
+        )
+        if problem:
+            module.fail_json(
+                msg=f"{problem} {ownership_advice(key, value, setting='cluster name (or template name)')}",
+                template=template_result(template, {}, boto3_tag_list_to_ansible_dict(template.get("Tags", []))),
+            )
+
+
 def ensure_absent(module, client):
     template = ec2_api.describe_launch_template(client, module.params["name"])
     if not template:
         module.exit_json(changed=False, template={})
+    refuse_unowned(module, template)
     current = ec2_api.describe_launch_template_version(client, template["LaunchTemplateId"], "$Latest") or {}
     data = current.get("LaunchTemplateData", {})
     result = template_result(template, data, boto3_tag_list_to_ansible_dict(template.get("Tags", [])))
@@ -366,6 +400,7 @@ def ensure_present(module, client):
             diff={"before": {}, "after": data},
         )
 
+    refuse_unowned(module, template)
     template_id = template["LaunchTemplateId"]
     latest = ec2_api.describe_launch_template_version(client, template_id, "$Latest") or {}
     current = latest.get("LaunchTemplateData", {})
@@ -419,6 +454,7 @@ def main():
         associate_public_ip_address=dict(type="bool"),
         user_data=dict(type="str"),
         tags=dict(type="dict", aliases=["resource_tags"]),
+        owner_tags=dict(type="dict"),
         purge_tags=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(

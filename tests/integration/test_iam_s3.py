@@ -40,7 +40,11 @@ def cluster_name(label):
 
 
 def bucket_of(cluster):
-    return f"nixl-efa-{cluster}-{ACCOUNT}"
+    return f"nixl-efa-{cluster}-{REGION}-{ACCOUNT}"
+
+
+def role_of(cluster):
+    return f"{cluster}-{REGION}-node"
 
 
 def client(url, service):
@@ -76,7 +80,7 @@ def inventory(lab):
 
 def test_present_twice_changes_once_and_builds_least_privilege(lab_aws, lab, tmp_path):
     cluster = cluster_name("main")
-    bucket, role_name = bucket_of(cluster), f"{cluster}-node"
+    bucket, role_name = bucket_of(cluster), role_of(cluster)
     role_vars = {"iam_s3_cluster_name": cluster, "iam_s3_tags": {"owner": "lab", TAG: "not-this-one"}}
 
     first = run_play(tmp_path, play(lab_aws, ("main", role_vars)))
@@ -159,30 +163,36 @@ def test_present_twice_changes_once_and_builds_least_privilege(lab_aws, lab, tmp
 @pytest.mark.parametrize(
     ("role_vars", "message"),
     [
-        ({"iam_s3_cluster_name": "Bad_Name"}, "iam_s3_cluster_name 'Bad_Name' is not valid"),
+        ({"iam_s3_cluster_name": "Bad_Name"},
+         "iam_s3_cluster_name must be 1 to 32 lowercase letters, digits and hyphens, starting with a letter "
+         "(it becomes part of the bucket and role names) (got 'Bad_Name')."),
+        ({"iam_s3_transfer_expiration_days": 0},
+         "iam_s3_transfer_expiration_days must be a whole number of days, 1 or more (got 0)."),
         ({"iam_s3_scripts_prefix": "scripts"}, "iam_s3_scripts_prefix 'scripts' is not valid: a key prefix must end"),
         ({"iam_s3_mlflow_prefix": "/mlflow/"}, "must not start with '/'"),
         ({"iam_s3_transfer_prefix": "scripts/"}, "is the start of another prefix"),
         ({"iam_s3_bucket_name": "b" * 64}, f"Bucket name '{'b' * 64}' (64 characters) is not valid"),
         ({"iam_s3_kms_key_id": "alias/lab"}, "must be a key ARN"),
     ],
-    ids=["cluster-name", "prefix-slash", "prefix-leading-slash", "prefix-overlap", "bucket-too-long", "kms-alias"],
+    ids=["cluster-name", "expiration-days", "prefix-slash", "prefix-leading-slash", "prefix-overlap", "bucket-too-long",
+         "kms-alias"],
 )  # fmt: skip
 def test_bad_input_fails_clearly_and_creates_nothing(lab_aws, lab, tmp_path, role_vars, message):
     role_vars = {"iam_s3_cluster_name": cluster_name("bad"), **role_vars}
     before = inventory(lab)
     run = run_play(tmp_path, play(lab_aws, ("main", role_vars)), expect_rc=2)
     assert any(message in failure for failure in run.failures), run.failures
+    assert "abort_incomplete" not in " ".join(run.failures), run.failures  # only the rule that failed
     assert inventory(lab) == before
 
 
 def test_kms_lab_mode_then_absent_deletes_only_this_clusters_resources(lab_aws, lab, tmp_path):
     s3, iam = lab["s3"], lab["iam"]
     ours, nobody, other = cluster_name("ours"), cluster_name("nobody"), cluster_name("other")
-    bucket, role_name = bucket_of(ours), f"{ours}-node"
+    bucket, role_name = bucket_of(ours), role_of(ours)
     key = lab["kms"].create_key(Description="lab bucket key")["KeyMetadata"]["Arn"]
-    # A role of that name exists already, with an inline policy the role must not keep.
-    iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=EC2_TRUST)
+    # This cluster's role exists already (an earlier run), with an inline policy the role must not keep.
+    iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=EC2_TRUST, Tags=[{"Key": TAG, "Value": ours}])
     iam.put_role_policy(RoleName=role_name, PolicyName="everything", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))  # fmt: skip
 
@@ -209,9 +219,9 @@ def test_kms_lab_mode_then_absent_deletes_only_this_clusters_resources(lab_aws, 
         s3.put_object(Bucket=bucket_of(cluster), Key="keep.txt", Body=b"keep")
         if tags:
             s3.put_bucket_tagging(Bucket=bucket_of(cluster), Tagging={"TagSet": tags})
-        iam.create_role(RoleName=f"{cluster}-node", AssumeRolePolicyDocument=EC2_TRUST, Tags=tags)
-        iam.create_instance_profile(InstanceProfileName=f"{cluster}-node", Tags=tags)
-        iam.add_role_to_instance_profile(InstanceProfileName=f"{cluster}-node", RoleName=f"{cluster}-node")
+        iam.create_role(RoleName=role_of(cluster), AssumeRolePolicyDocument=EC2_TRUST, Tags=tags)
+        iam.create_instance_profile(InstanceProfileName=role_of(cluster), Tags=tags)
+        iam.add_role_to_instance_profile(InstanceProfileName=role_of(cluster), RoleName=role_of(cluster))
 
     teardown = play(lab_aws, *(("absent", {"iam_s3_cluster_name": c}) for c in (nobody, other, ours)))
     first = run_play(tmp_path, teardown)
@@ -224,8 +234,8 @@ def test_kms_lab_mode_then_absent_deletes_only_this_clusters_resources(lab_aws, 
     left = " ".join(first.messages("Leave "))
     for cluster in (nobody, other):
         assert f"Bucket {bucket_of(cluster)} left alone" in left
-        assert f"Role {cluster}-node left alone" in left
-        assert f"Instance profile {cluster}-node left alone" in left
+        assert f"Role {role_of(cluster)} left alone" in left
+        assert f"Instance profile {role_of(cluster)} left alone" in left
     assert "tag is missing" in left and "tag is 'someone-else'" in left
 
     second = run_play(tmp_path, play(lab_aws, ("absent", {"iam_s3_cluster_name": ours})))
@@ -234,5 +244,5 @@ def test_kms_lab_mode_then_absent_deletes_only_this_clusters_resources(lab_aws, 
     buckets, roles, profiles = inventory(lab)
     assert bucket not in buckets and role_name not in roles and role_name not in profiles
     for cluster in (nobody, other):
-        assert bucket_of(cluster) in buckets and f"{cluster}-node" in roles and f"{cluster}-node" in profiles
+        assert bucket_of(cluster) in buckets and role_of(cluster) in roles and role_of(cluster) in profiles
         assert s3.get_object(Bucket=bucket_of(cluster), Key="keep.txt")["Body"].read() == b"keep"

@@ -281,3 +281,58 @@ def test_absent_deletes_and_rerun_is_quiet(ec2, run_module):
     )
     again = run_module(module, {"name": "nodes", "state": "absent"})
     assert again["changed"] is False and again["template"] == {}
+
+
+OWNER = {"nixl-efa:cluster": "demo"}
+
+
+@pytest.mark.parametrize(
+    ("tags", "found"),
+    [({}, "has no nixl-efa:cluster tag"), ({"nixl-efa:cluster": "other"}, "is tagged nixl-efa:cluster=other")],
+    ids=["untagged", "other-cluster"],
+)
+def test_present_refuses_a_template_that_is_not_the_owners_and_changes_nothing(ec2, run_module, tags, found):
+    expect_lookups(ec2, "g5.12xlarge", exists=template(tags=tags))
+    result = run_module(module, dict(ARGS, instance_type="g5.12xlarge", owner_tags=OWNER))
+    assert result["failed"]
+    assert result["msg"].startswith(f"Launch template nodes (lt-0123456789abcdef0) exists and {found}")
+    assert "Nothing was changed" in result["msg"] and "tag it nixl-efa:cluster=demo" in result["msg"]
+    # Refused before the template's versions are even read: no version, no tag, no default changed.
+    assert ec2.calls() == ["DescribeInstanceTypes", "DescribeImages", "DescribeLaunchTemplates"]
+
+
+def test_present_takes_the_owners_template_as_before(ec2, run_module):
+    data = desired_data(ec2, run_module)
+    expect_lookups(ec2, "g5.12xlarge", exists=template())
+    expect_version(ec2, data)
+    result = run_module(module, dict(ARGS, instance_type="g5.12xlarge", owner_tags=OWNER))
+    assert not result["failed"] and result["changed"] is False
+
+
+def test_present_creates_a_missing_template_with_owner_tags(ec2, run_module):
+    expect_lookups(ec2, "g5.12xlarge")
+    expect_create(ec2)
+    result = run_module(module, dict(ARGS, instance_type="g5.12xlarge", owner_tags=OWNER))
+    assert not result["failed"] and result["changed"]
+
+
+@pytest.mark.parametrize("tags", [{}, {"nixl-efa:cluster": "other"}], ids=["untagged", "other-cluster"])
+def test_absent_refuses_a_template_that_is_not_the_owners(ec2, run_module, tags):
+    ec2.stub.add_response(
+        "describe_launch_templates", {"LaunchTemplates": [template(tags=tags)]}, {"LaunchTemplateNames": ["nodes"]}
+    )
+    result = run_module(module, {"name": "nodes", "state": "absent", "owner_tags": OWNER})
+    assert result["failed"] and "Launch template nodes (lt-0123456789abcdef0) exists and" in result["msg"]
+    assert ec2.calls() == ["DescribeLaunchTemplates"]
+
+
+def test_absent_deletes_the_owners_template(ec2, run_module):
+    ec2.stub.add_response(
+        "describe_launch_templates", {"LaunchTemplates": [template()]}, {"LaunchTemplateNames": ["nodes"]}
+    )
+    expect_version(ec2, {"InstanceType": "g5.12xlarge"})
+    ec2.stub.add_response(
+        "delete_launch_template", {"LaunchTemplate": template()}, {"LaunchTemplateId": "lt-0123456789abcdef0"}
+    )
+    result = run_module(module, {"name": "nodes", "state": "absent", "owner_tags": OWNER})
+    assert result["changed"] and "DeleteLaunchTemplate" in ec2.calls()

@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the nixl_efa.cluster project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Filters of ownership before change: the global names of a cluster (with its region), and the
+resources of its names that are not its own."""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import ownership
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils import cluster_names
+
+
+def _wrap(function):
+    def call(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except ValueError as e:
+            raise AnsibleFilterError(str(e)) from e
+
+    call.__name__ = function.__name__
+    call.__doc__ = function.__doc__
+    return call
+
+
+class FilterModule:
+    """Names that carry the region, and ownership checks."""
+
+    def filters(self):
+        return {
+            "node_role_name": _wrap(cluster_names.node_role_name),
+            "cluster_bucket_name": _wrap(cluster_names.cluster_bucket_name),
+            "ownership_problems": _wrap(ownership.ownership_problems),
+        }

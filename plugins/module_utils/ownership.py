@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the nixl_efa.cluster project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Ownership before change: whether an existing resource of a cluster's name is that cluster's.
+
+Every resource this collection creates carries its ownership tag (the roles' ``nixl-efa:cluster``,
+whose key each role defines once and passes in here) set to the cluster's name. Before a module or a
+role changes or deletes a resource it found by name, it asks ``ownership_problem``: None when the tag
+names the cluster, otherwise a sentence naming the resource and the tag found. The tag key is never
+written here, so there is one home per role.
+
+Pure logic, no AWS calls: efa_launch_template and the ownership_problems filter feed it what AWS returned.
+"""
+
+from __future__ import annotations
+
+
+def tags_as_dict(tags):
+    """Tags as AWS gives them (a list of Key/Value pairs, either case) or as Ansible does (a dict)."""
+    if not tags:
+        return {}
+    if isinstance(tags, dict):
+        return {str(k): "" if v is None else str(v) for k, v in tags.items()}
+    found = {}
+    for tag in tags:
+        key = tag.get("Key", tag.get("key"))
+        if key is not None:
+            value = tag.get("Value", tag.get("value"))
+            found[str(key)] = "" if value is None else str(value)
+    return found
+
+
+def describe_resource(kind, name=None, resource_id=None, where=None):
+    """'Security group demo-efa (sg-0abc, in vpc-0def)': the kind, then the name, then what tells it apart."""
+    label = " ".join(str(part) for part in (kind, name or resource_id) if part)
+    details = [str(part) for part in (resource_id if name and resource_id != name else None, where) if part]
+    return f"{label} ({', '.join(details)})" if details else label
+
+
+def ownership_problem(kind, tags, tag_key, cluster, name=None, resource_id=None, where=None):
+    """None when the resource's `tag_key` tag is `cluster`; else a sentence naming it and the tag found."""
+    if not tag_key or not cluster:
+        raise ValueError("ownership_problem needs the ownership tag key and the cluster name")
+    found = tags_as_dict(tags).get(tag_key)
+    if found == cluster:
+        return None
+    what = describe_resource(kind, name, resource_id, where)
+    if found is None:
+        return f"{what} exists and has no {tag_key} tag: it is not cluster {cluster}'s."
+    return f"{what} exists and is tagged {tag_key}={found}: it belongs to another cluster, not {cluster}."
+
+
+def ownership_advice(tag_key, cluster, setting="cluster_name"):
+    """What to do about a refused resource, the same words in every role and module."""
+    return (
+        f"Nothing was changed. Choose another {setting}, or delete that resource yourself, or, if it is"
+        f" this cluster's, tag it {tag_key}={cluster} (teardown then deletes it with the cluster)."
+    )
+
+
+def ownership_problems(resources, tag_key, cluster):
+    """One sentence per resource (dicts with kind, tags, and name, id or where) that is not `cluster`'s."""
+    problems = []
+    for resource in resources or []:
+        problem = ownership_problem(
+            resource.get("kind", "Resource"),
+            resource.get("tags"),
+            tag_key,
+            cluster,
+            name=resource.get("name"),
+            resource_id=resource.get("id"),
+            where=resource.get("where"),
+        )
+        if problem:
+            problems.append(problem)
+    return problems

@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the nixl_efa.cluster project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The names of a cluster's global resources, derived in this one place.
+
+IAM role and instance profile names are unique in an account, S3 bucket names across every account,
+whatever the region: a name derived from the cluster name alone would be shared by the same cluster
+name in two regions, and the teardown of one would delete the other's. Each name therefore carries
+the region:
+
+- the nodes' role and instance profile: ``<cluster>-<region>-node`` (IAM: 64 characters at most,
+  instance profiles 128),
+- the bucket: ``nixl-efa-<cluster>-<region>-<account id>`` (S3: 63 at most).
+
+A cluster name is at most 32 characters and a region name at most 15 today, so the role always fits;
+the bucket does not for a long cluster name in a long region name (``nixl-efa-`` + 32 + ``-`` + 15 +
+``-`` + 12 = 70). Then, and only then, the cluster part keeps as many of its first characters as fit,
+followed by six hex digits of the SHA-256 of the whole cluster name, so that two clusters sharing the
+first characters still get two buckets; the region and the account id always stay whole.
+
+Pure logic; the node_role_name and cluster_bucket_name filters are its Ansible face.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+ROLE_NAME_LIMIT = 64
+BUCKET_NAME_LIMIT = 63
+BUCKET_PREFIX = "nixl-efa-"
+ROLE_SUFFIX = "node"
+DIGEST_LENGTH = 6
+
+CLUSTER_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
+
+
+def _check(value, pattern, what):
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ValueError(f"{what} {value!r} is not valid (expected {pattern.pattern})")
+
+
+def fit_cluster(cluster, fixed_length, limit):
+    """The cluster part of a name whose other parts take `fixed_length` characters, within `limit`."""
+    if len(cluster) + fixed_length <= limit:
+        return cluster
+    keep = limit - fixed_length - DIGEST_LENGTH - 1
+    if keep < 1:
+        raise ValueError(f"no room for cluster {cluster!r} in a name of at most {limit} characters")
+    digest = hashlib.sha256(cluster.encode("utf-8")).hexdigest()[:DIGEST_LENGTH]
+    return f"{cluster[:keep].rstrip('-')}-{digest}"
+
+
+def node_role_name(cluster, region):
+    """The nodes' IAM role (and instance profile) name: <cluster>-<region>-node, 64 characters at most."""
+    _check(cluster, CLUSTER_PATTERN, "Cluster name")
+    _check(region, REGION_PATTERN, "Region")
+    tail = f"-{region}-{ROLE_SUFFIX}"
+    return fit_cluster(cluster, len(tail), ROLE_NAME_LIMIT) + tail
+
+
+def cluster_bucket_name(cluster, region, account):
+    """The cluster's bucket name: nixl-efa-<cluster>-<region>-<account id>, 63 characters at most."""
+    _check(cluster, CLUSTER_PATTERN, "Cluster name")
+    _check(region, REGION_PATTERN, "Region")
+    _check(str(account), ACCOUNT_PATTERN, "Account id")
+    tail = f"-{region}-{account}"
+    return BUCKET_PREFIX + fit_cluster(cluster, len(BUCKET_PREFIX) + len(tail), BUCKET_NAME_LIMIT) + tail
