@@ -10,6 +10,7 @@ that keeps a re-run or a typo from spending money lives here and is unit tested.
 """
 
 import datetime
+import json
 import re
 from decimal import Decimal
 from decimal import InvalidOperation
@@ -372,4 +373,94 @@ def block_status_line(block):
         f"{block.get('interconnect_status') or 'unknown'}, capacity available "
         f"{block.get('total_available_capacity', '-')} of {block.get('total_capacity', '-')}, "
         f"reservations {', '.join(block.get('capacity_reservation_ids') or []) or '-'}"
+    )
+
+
+# Purchase intent ----------------------------------------------------------------
+#
+# PurchaseCapacityBlock has no ClientToken, and the purchase-key tag is only seen once EC2's
+# describe calls have caught up (eventual consistency), so two runs at once could both buy. Before
+# buying, a run takes an intent record: a Parameter Store entry created without overwrite, which
+# exactly one run can create. It outlives the run, so a crash between buying and recording leaves
+# it behind as the sign that a purchase may have happened.
+
+# Tag naming the cluster that owns a Parameter Store entry of this collection.
+CLUSTER_TAG = "nixl-efa:cluster"
+INTENT_BUYING = "buying"
+INTENT_BOUGHT = "bought"
+# AWS: poll a Describe call with exponential backoff, "starting with a couple of seconds of wait
+# time, and increasing gradually up to five minutes"
+# (https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html).
+CONSISTENCY_TIMEOUT = 300
+FIRST_DELAY = 2.0
+MAX_DELAY = 30.0
+_PARAMETER_NAME = re.compile(r"^/?[A-Za-z0-9_.\-/]{1,1011}$")
+
+
+def intent_parameter_name(name, prefix="/nixl-efa/purchase-intent"):
+    """Parameter Store name of the intent record of purchase key `name` (unsafe characters become _)."""
+    return f"{prefix.rstrip('/')}/{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}"
+
+
+def validate_parameter_name(name, what="parameter name"):
+    if not _PARAMETER_NAME.match(name or "") or "//" in name or name.endswith("/"):
+        raise CapacityBlockError(
+            f"{what} {name!r} is not a Parameter Store name: letters, digits, _ . - and / only, no empty level"
+        )
+    return name
+
+
+def intent_value(name, offering, who, now=None, reservation_id=None):
+    """The intent record's content: who started which purchase, when, and what came of it."""
+    record = {
+        "purchase_key": name,
+        "state": INTENT_BOUGHT if reservation_id else INTENT_BUYING,
+        "offering_id": offering.get("capacity_block_offering_id"),
+        "upfront_fee": offering.get("upfront_fee"),
+        "currency_code": offering.get("currency_code"),
+        "availability_zone": offering.get("availability_zone"),
+        "started": isoformat(now or utcnow()),
+        "by": who,
+    }
+    if reservation_id:
+        record["reservation_id"] = reservation_id
+    return json.dumps(record, sort_keys=True)
+
+
+def parse_intent(value):
+    """The intent record as a dict; a value this collection did not write comes back as {'raw': value}."""
+    try:
+        record = json.loads(value or "")
+    except ValueError:
+        return {"raw": value}
+    return record if isinstance(record, dict) else {"raw": value}
+
+
+def intent_with_reservation(value, reservation_id):
+    """The intent record's content once the reservation is known."""
+    record = parse_intent(value)
+    record.update(state=INTENT_BOUGHT, reservation_id=reservation_id)
+    return json.dumps(record, sort_keys=True)
+
+
+def backoff_delays(first=FIRST_DELAY, most=MAX_DELAY):
+    """2, 4, 8, 16, 30, 30, ... seconds: the waits between describe calls."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(delay * 2, most)
+
+
+def may_have_bought_message(name, intent_parameter, intent, region, waited, why):
+    """The failure when a purchase under `name` may have happened and the block cannot be seen."""
+    content = json.dumps(intent, sort_keys=True) if intent else "(not readable)"
+    region_opt = f" --region {region}" if region else ""
+    return (
+        f"A capacity block MAY HAVE BEEN BOUGHT under purchase key {name!r}, and none is visible after waiting "
+        f"{waited:.0f} s for EC2's describe calls to catch up: {why}. Nothing more was bought. The intent "
+        f"record {intent_parameter} says: {content}. Check before running again: "
+        f"aws ec2 describe-capacity-reservations{region_opt} --filters Name=tag:{PURCHASE_KEY_TAG},Values={name} "
+        "(or playbooks/capacity_block.yml -e action=list), and the account's purchases in the billing console. "
+        f"If a block was bought, it is found by its key on the next run. Only if you are sure nothing was bought "
+        f"and no other run is buying, clear the record: aws ssm delete-parameter{region_opt} --name {intent_parameter}"
     )

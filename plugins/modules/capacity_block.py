@@ -17,14 +17,30 @@ description:
     purchase key O(name) and, before buying, looks for a block or reservation carrying that key.
     If one exists it is returned unchanged, whatever its state, a re-run never buys a second block.
     Use a new O(name) to buy another block.
+  - EC2's describe calls are eventually consistent, so a block bought a moment ago by another run
+    may not show yet. Before buying, the module therefore takes an B(intent record), the Parameter
+    Store entry O(intent_parameter), created without overwrite, which exactly one run can create.
+    The run that holds it buys and writes the reservation id into it (and into
+    O(reservation_id_parameter) when set). A run that finds it already held (another run is buying,
+    or one crashed) waits up to O(consistency_timeout) seconds for the block to show under the
+    purchase key and returns it; if none shows, it fails saying that a block B(may have been
+    bought), with the record's content and how to check and clear it, and buys nothing.
+  - The record is kept after the purchase, as the same key always means the same block. Only a
+    purchase EC2 refused (an HTTP 4xx answer or throttling, nothing bought) gives it back.
   - The purchase itself is never retried blindly, neither by the module nor by botocore. Only a
-    throttling answer, which EC2 gives before acting, is tried again; after any other failure the
-    module looks the purchase key up again and reports what it finds.
+    throttling answer, which EC2 gives before acting, is tried again; after any other failure (a
+    timeout, a 5xx answer, a cut connection) the module waits up to O(consistency_timeout) seconds
+    for the block to show under the purchase key, and fails saying it may have been bought if it
+    does not.
   - The offering is found by searching with the options below. With O(offering_id) the module
     still searches, so that it knows the price of that offering before buying it.
   - Any offering (or extension) whose upfront fee exceeds O(max_upfront_fee) is refused and
     nothing is bought.
-  - In check mode the module returns the offering and price it would buy and buys nothing.
+  - In check mode the module returns the offering and price it would buy and asks EC2 whether this
+    identity may buy it, with C(DryRun=true) (the same for an extension). EC2 answers
+    C(DryRunOperation) when it may, which the module reports as a change it would make; any other
+    answer, such as C(UnauthorizedOperation) for a missing permission, fails with EC2's words.
+    Nothing is bought and no intent is taken.
 author:
   - nixl_efa.cluster maintainers (@nixl-efa)
 options:
@@ -63,6 +79,29 @@ options:
         C(nixl-efa:offering-id) and C(nixl-efa:upfront-fee).
     type: dict
     aliases: [resource_tags]
+  intent_parameter:
+    description:
+      - Parameter Store name of the intent record taken before buying.
+      - Defaults to C(/nixl-efa/purchase-intent/<name>), characters other than letters, digits,
+        C(_ . -) in O(name) replaced by C(_).
+      - Tagged with O(tags) and C(nixl-efa:purchase-key); the module overwrites or deletes it only
+        when its C(nixl-efa:cluster) tag (or, without one in O(tags), its purchase key tag) matches.
+    type: str
+  reservation_id_parameter:
+    description:
+      - Parameter Store name to save the reservation id in after a purchase (or after finding the
+        block another run bought), tagged with O(tags).
+      - Needs C(nixl-efa:cluster) in O(tags); an existing entry is overwritten only when its
+        C(nixl-efa:cluster) tag names the same cluster.
+    type: str
+  consistency_timeout:
+    description:
+      - Seconds to wait, polling with backoff from 2 to 30 seconds, for a block bought by another
+        run, or by a purchase call that failed without a clear answer, to show in EC2's describe
+        calls. AWS recommends waiting up to about five minutes
+        (U(https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html)).
+    type: int
+    default: 300
   extend_hours:
     description:
       - Total hours of extension this block should have. Extensions already paid or being paid
@@ -76,6 +115,18 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Asks EC2 with C(DryRun=true) whether the purchase or extension is allowed; buys nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+notes:
+  - Needs C(ec2:PurchaseCapacityBlock), C(ec2:CreateTags), the describe calls, and on the intent
+    and reservation-id parameters C(ssm:GetParameter), C(ssm:PutParameter), C(ssm:AddTagsToResource),
+    C(ssm:ListTagsForResource) and C(ssm:DeleteParameter).
 """
 
 EXAMPLES = r"""
@@ -92,9 +143,11 @@ EXAMPLES = r"""
   check_mode: true
   register: preview
 
-- name: Buy it; a re-run with the same name returns the same block
+- name: Buy it; a re-run (or a run started at the same time) with the same name returns the same block
   nixl_efa.cluster.capacity_block:
     name: demo-2026-12
+    intent_parameter: /nixl-efa/demo/purchase-intent/demo-2026-12
+    reservation_id_parameter: /nixl-efa/demo/reservation-id
     instance_type: p5.48xlarge
     instance_count: 2
     duration_hours: 48
@@ -174,14 +227,43 @@ recovered:
   description: True when the purchase call failed but the block was found under its purchase key afterwards.
   returned: when a purchase was attempted
   type: bool
+bought_by_another_run:
+  description: True when the intent record was already held and the block another run bought was found.
+  returned: when the intent record was already held
+  type: bool
+intent:
+  description: The intent record's name and content as this run left it (in check mode, as found).
+  returned: when a purchase was made, attempted or previewed
+  type: dict
+  sample:
+    parameter: /nixl-efa/demo/purchase-intent/demo
+    content:
+      purchase_key: demo
+      state: bought
+      offering_id: cb-0123
+      reservation_id: cr-0123456789abcdef0
+      started: "2026-12-01T09:00:00Z"
+      by: me@laptop pid 4242
+dry_run:
+  description: EC2's answer to the check-mode C(DryRun=true) call.
+  returned: in check mode when a purchase or extension would be made
+  type: dict
+  sample: {allowed: true, message: "EC2 answered DryRunOperation: this identity may make the purchase"}
 """
 
+try:
+    import botocore
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
 from ansible_collections.amazon.aws.plugins.module_utils.ec2 import AnsibleEC2Error
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import capacity_block as cb
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import capacity_block_purchase as cbp
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import ec2_api
 
 
@@ -216,6 +298,62 @@ def choose_offering(module, client):
     return offering
 
 
+def dry_run(module, call, what):
+    """Check mode: ask EC2 whether the purchase is allowed (DryRun=true); fail unless it is."""
+    try:
+        call()
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        allowed, message = cbp.dry_run_outcome(e)
+    else:  # EC2 never acts on DryRun: an answer without error is not one
+        allowed, message = False, "EC2 answered the dry run without DryRunOperation; nothing was bought"
+    if not allowed:
+        module.fail_json(msg=f"Check mode, {what}: {message}", dry_run={"allowed": False, "message": message})
+    return {"allowed": True, "message": message}
+
+
+def intent_for(module, client):
+    params = module.params
+
+    def find_by_id(reservation_id):
+        found = ec2_api.describe_capacity_reservations(client, CapacityReservationIds=[reservation_id])
+        return found[0] if found else None
+
+    return cbp.PurchaseIntent(
+        module.client("ssm", retry_decorator=AWSRetry.jittered_backoff()),
+        params["intent_parameter"],
+        params["name"],
+        params["tags"],
+        lambda: ec2_api.find_capacity_reservations_by_key(client, params["name"]),
+        find_by_id,
+        params["consistency_timeout"],
+        region=module.region,
+    )
+
+
+def record(module, intent, reservation_id):
+    """After the block is known: the reservation id into the intent and the reservation-id parameter."""
+    params = module.params
+    content = None
+    try:
+        content = intent.record(reservation_id)
+        if params["reservation_id_parameter"]:
+            cluster = params["tags"][cb.CLUSTER_TAG]
+            cbp.ensure_parameter(
+                intent.ssm,
+                params["reservation_id_parameter"],
+                reservation_id,
+                cluster,
+                params["tags"],
+                f"nixl_efa.cluster: reservation-id of cluster {cluster}",
+            )
+    except (AnsibleAWSError, cb.CapacityBlockError) as e:
+        module.warn(
+            f"Capacity block {reservation_id} is bought but could not be recorded in Parameter Store ({e}); "
+            f"it is still found by its purchase key {params['name']!r}"
+        )
+    return {"parameter": intent.parameter, "content": content}
+
+
 def buy(module, client):
     params = module.params
     offering = choose_offering(module, client)
@@ -223,26 +361,85 @@ def buy(module, client):
         cb.check_fee(offering["upfront_fee"], params["max_upfront_fee"])
     except cb.CapacityBlockError as e:
         module.fail_json(msg=str(e), offering=offering)
-    if module.check_mode:
-        module.exit_json(changed=True, capacity_block={}, offering=offering)
 
     tags = cb.purchase_tags(params["name"], offering, params["tags"])
+    request = dict(
+        CapacityBlockOfferingId=offering["capacity_block_offering_id"],
+        InstancePlatform=params["instance_platform"],
+        TagSpecifications=boto3_tag_specifications(tags, ["capacity-reservation"]),
+    )
+    intent = intent_for(module, client)
+    if module.check_mode:
+        # A dry run buys nothing, so it may be retried on throttling like any describe call.
+        answer = dry_run(
+            module,
+            lambda: client.purchase_capacity_block(DryRun=True, aws_retry=True, **request),
+            f"buying {offering['capacity_block_offering_id']}",
+        )
+        held = intent.read()
+        if held is not None:
+            module.warn(
+                f"The intent record {intent.parameter} is held ({cbp.describe_intent(held)}): another run is "
+                "buying under this purchase key, or one stopped after buying; a real run waits for its block"
+            )
+        module.exit_json(
+            changed=True,
+            capacity_block={},
+            offering=offering,
+            dry_run=answer,
+            intent={"parameter": intent.parameter, "content": held},
+        )
+
+    while not intent.take(offering):
+        # Another run holds the intent, or one crashed holding it: its block, once EC2 shows it.
+        found = intent.wait_for_block(
+            f"the intent record {intent.parameter} was already held when this run was about to buy",
+            watch_intent=True,
+        )
+        if found is not None:
+            reservation = cb.summarize_reservation(found)
+            module.exit_json(
+                changed=False,
+                capacity_block=reservation,
+                bought_by_another_run=True,
+                intent=record(module, intent, reservation["capacity_reservation_id"]),
+            )
+        # The other run gave the intent back (EC2 refused its purchase): take it now.
+
     once = module.client("ec2", config=ec2_api.NO_RETRY_CONFIG)
+    failures = []
 
     def call():
-        return once.purchase_capacity_block(
-            CapacityBlockOfferingId=offering["capacity_block_offering_id"],
-            InstancePlatform=params["instance_platform"],
-            TagSpecifications=boto3_tag_specifications(tags, ["capacity-reservation"]),
-        )["CapacityReservation"]
+        try:
+            return once.purchase_capacity_block(**request)["CapacityReservation"]
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            failures.append(e)
+            raise
 
-    reservation, recovered = ec2_api.purchase_once(
-        call, lambda: find_existing(module, client), "purchase capacity block"
-    )
+    def lookup_after_failure():
+        if failures and cbp.refused_before_acting(failures[-1]):
+            found = ec2_api.find_capacity_reservations_by_key(client, params["name"])  # EC2 said no: one look
+            return found[0] if found else None
+        # A timeout, a cut connection or a 5xx: EC2 may have bought; wait until its describe calls show it.
+        return intent.wait_for_block(f"the purchase call failed without saying whether it bought ({failures[-1]})")
+
+    try:
+        reservation, recovered = ec2_api.purchase_once(call, lookup_after_failure, "purchase capacity block")
+    except AnsibleEC2Error as e:
+        if not cbp.refused_before_acting(e.exception):
+            raise cbp.MayHaveBought(
+                cb.may_have_bought_message(
+                    params["name"], intent.parameter, intent.read(), module.region, params["consistency_timeout"], e
+                ),
+                intent_parameter=intent.parameter,
+            ) from e
+        intent.release()
+        raise
     result = cb.summarize_reservation(reservation)
+    intent_result = record(module, intent, result["capacity_reservation_id"])
     if params["extend_hours"]:
         module.warn("The block was bought in this run; extend it on a later run, once it is scheduled or active")
-    module.exit_json(changed=True, capacity_block=result, offering=offering, recovered=recovered)
+    module.exit_json(changed=True, capacity_block=result, offering=offering, recovered=recovered, intent=intent_result)
 
 
 def extend(module, client, reservation):
@@ -285,16 +482,20 @@ def extend(module, client, reservation):
     except cb.CapacityBlockError as e:
         module.fail_json(msg=str(e), capacity_block=reservation, extension=extension)
     extension["hours_bought"] = missing
-    if module.check_mode:
-        return True, extension
-
     once = module.client("ec2", config=ec2_api.NO_RETRY_CONFIG)
 
-    def call():
+    def call(**dry_run):
         return once.purchase_capacity_block_extension(
             CapacityReservationId=reservation_id,
             CapacityBlockExtensionOfferingId=offer["CapacityBlockExtensionOfferingId"],
+            **dry_run,
         ).get("CapacityBlockExtensions", [])
+
+    if module.check_mode:
+        extension["dry_run"] = dry_run(
+            module, lambda: call(DryRun=True), f"extending {reservation_id} by {missing} hours"
+        )
+        return True, extension
 
     def already_extended():
         latest = ec2_api.describe_capacity_block_extension_history(client, reservation_id)
@@ -316,6 +517,9 @@ def main():
         instance_platform=dict(type="str", default="Linux/UNIX"),
         tags=dict(type="dict", aliases=["resource_tags"]),
         extend_hours=dict(type="int"),
+        intent_parameter=dict(type="str"),
+        reservation_id_parameter=dict(type="str"),
+        consistency_timeout=dict(type="int", default=cb.CONSISTENCY_TIMEOUT),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
@@ -325,6 +529,20 @@ def main():
         module.fail_json(msg=f"max_upfront_fee must not be negative; got {params['max_upfront_fee']}")
     if params["extend_hours"] is not None and params["extend_hours"] < 0:
         module.fail_json(msg=f"extend_hours must not be negative; got {params['extend_hours']}")
+    if params["consistency_timeout"] < 0:
+        module.fail_json(msg=f"consistency_timeout must not be negative; got {params['consistency_timeout']}")
+    params["tags"] = {str(k): str(v) for k, v in (params["tags"] or {}).items()}
+    params["intent_parameter"] = params["intent_parameter"] or cb.intent_parameter_name(params["name"])
+    try:
+        cb.validate_parameter_name(params["intent_parameter"], "intent_parameter")
+        if params["reservation_id_parameter"]:
+            cb.validate_parameter_name(params["reservation_id_parameter"], "reservation_id_parameter")
+    except cb.CapacityBlockError as e:
+        module.fail_json(msg=str(e))
+    if params["reservation_id_parameter"] and not params["tags"].get(cb.CLUSTER_TAG):
+        module.fail_json(
+            msg=f"reservation_id_parameter needs tags with {cb.CLUSTER_TAG}: the cluster that owns the parameter"
+        )
 
     client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
     try:
@@ -341,7 +559,9 @@ def main():
         if params["extend_hours"]:
             result["changed"], result["extension"] = extend(module, client, reservation)
         module.exit_json(**result)
-    except AnsibleEC2Error as e:
+    except cbp.MayHaveBought as e:
+        module.fail_json(msg=str(e), may_have_bought=True, **e.details)
+    except AnsibleAWSError as e:
         module.fail_json_aws_error(e)
     except cb.CapacityBlockError as e:
         module.fail_json(msg=str(e))

@@ -5,11 +5,16 @@ moto 5.2.5 has none of these APIs. What is here STANDS IN for them in the lab's 
 only (tests/, never shipped): answers take the shapes of botocore's EC2 model, the rules are
 the ones this collection relies on, and prices, zones and dates come from a deterministic
 catalogue, not from AWS. moto_lab.py installs the functions below onto moto's EC2Response.
+
+PurchaseCapacityBlock and PurchaseCapacityBlockExtension answer DryRun=true as EC2 does
+(DryRunOperation, HTTP 412). Eventual consistency and an unclear purchase error can be switched on
+for tests (LAB_CAPACITY_DESCRIBE_DELAY, LAB_CAPACITY_UNCLEAR_PURCHASE_TAG, below).
 """
 
 import datetime
 import hashlib
 import itertools
+import os
 
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
@@ -32,6 +37,86 @@ _ids = itertools.count(1)
 
 class LabError(ServiceException):
     """An AWS-style client error (code, message), serialized by moto like its own."""
+
+
+class LabStatusError(LabError):
+    """An AWS-style error answered with an HTTP status of its own (moto answers 400 for every EC2 error)."""
+
+    def __init__(self, code, message, status):
+        super().__init__(code, message)
+        self.status = status
+
+
+def _with_status(func):
+    """The stand-in func, its LabStatusError answered with that error's HTTP status."""
+
+    def action(self):
+        try:
+            return func(self)
+        except LabStatusError as e:
+            status, headers, body = self.serialized(ActionResult(e))
+            headers["status"] = e.status
+            return e.status, headers, body
+
+    action.__name__ = func.__name__
+    action.__doc__ = func.__doc__
+    action.__wrapped__ = func
+    return action
+
+
+# Behaviours of AWS the lab can show on request, switched on only by tests through the lab
+# process's environment (never set by `make demo` or the shared test lab):
+#
+# LAB_CAPACITY_DESCRIBE_DELAY=<seconds>: eventual consistency. A reservation (and its block) bought
+#   less than that long ago is not yet seen by DescribeCapacityReservations, DescribeCapacityBlocks
+#   and DescribeCapacityBlockStatus: left out of lists, InvalidCapacityReservationId.NotFound by id.
+#   AWS: "if you run a command to modify or describe the resource that you just created, its ID
+#   might not have propagated throughout the system, and you will get an error responding that the
+#   resource does not exist" (https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html).
+# LAB_CAPACITY_UNCLEAR_PURCHASE_TAG=<key>=<value>: an unclear error. A PurchaseCapacityBlock whose
+#   TagSpecifications carry that tag buys the block, then answers HTTP 500 InternalError, EC2's
+#   server error (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), as
+#   a call cut off after EC2 acted would look to the caller.
+DESCRIBE_DELAY_ENV = "LAB_CAPACITY_DESCRIBE_DELAY"
+UNCLEAR_PURCHASE_TAG_ENV = "LAB_CAPACITY_UNCLEAR_PURCHASE_TAG"
+
+
+def describe_delay(environ=None):
+    """Seconds a new reservation stays unseen by the describe calls (0: seen at once)."""
+    value = (os.environ if environ is None else environ).get(DESCRIBE_DELAY_ENV) or "0"
+    return max(float(value), 0.0)
+
+
+def visible(item, now=None, environ=None):
+    """Whether the describe calls see item yet (eventual consistency, LAB_CAPACITY_DESCRIBE_DELAY)."""
+    delay = describe_delay(environ)
+    created = item.get("CreateDate")
+    if not delay or created is None:
+        return True
+    return created + datetime.timedelta(seconds=delay) <= (now or utcnow())
+
+
+def unclear_purchase(tags, environ=None):
+    """Whether a purchase carrying tags answers HTTP 500 after buying (LAB_CAPACITY_UNCLEAR_PURCHASE_TAG)."""
+    wanted = (os.environ if environ is None else environ).get(UNCLEAR_PURCHASE_TAG_ENV) or ""
+    key, sep, value = wanted.partition("=")
+    return bool(sep) and tags.get(key) == value
+
+
+def dry_run(response):
+    """DryRun=true: AWS checks the caller's permissions and answers DryRunOperation instead of acting.
+
+    EC2's API reference for each action with DryRun: "Checks whether you have the required
+    permissions for the action, without actually making the request, and provides an error
+    response. If you have the required permissions, the error response is DryRunOperation.
+    Otherwise, it is UnauthorizedOperation"
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_PurchaseCapacityBlock.html). EC2
+    sends DryRunOperation with HTTP status 412 (Precondition Failed), UnauthorizedOperation with 403
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html lists both codes).
+    The lab has no IAM policies: every caller may, so a dry run is always DryRunOperation.
+    """
+    if str(response._get_param("DryRun", False)).lower() == "true":
+        raise LabStatusError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
 
 
 def state(response):
@@ -265,7 +350,10 @@ def describe_capacity_block_offerings(self):
     return ActionResult({"CapacityBlockOfferings": offerings})
 
 
+@_with_status
 def purchase_capacity_block(self):
+    """Buys a listed offering; DryRun answers DryRunOperation (412); see UNCLEAR_PURCHASE_TAG_ENV for the 500."""
+    dry_run(self)
     offering = state(self)["offerings"].get(self._get_param("CapacityBlockOfferingId"))
     if offering is None:
         raise LabError("InvalidCapacityBlockOfferingId.NotFound", "The capacity block offering was not found.")
@@ -306,6 +394,8 @@ def purchase_capacity_block(self):
         "State": reservation["State"],
         "tags": dict(tags),
     }
+    if unclear_purchase(tags):
+        raise LabStatusError("InternalError", "An internal error has occurred.", 500)
     return ActionResult({"CapacityReservation": _public(reservation)})
 
 
@@ -324,7 +414,8 @@ def get_reservation(response, reservation_id):
 
 
 def describe_capacity_reservations(self):
-    reservations = refresh_all(self)["reservations"]
+    now = utcnow()
+    reservations = {i: r for i, r in refresh_all(self)["reservations"].items() if visible(r, now)}
     ids = self._get_param("CapacityReservationIds", [])
     missing = [i for i in ids if i not in reservations]
     if missing:
@@ -335,7 +426,8 @@ def describe_capacity_reservations(self):
 
 
 def describe_capacity_blocks(self):
-    blocks = refresh_all(self)["blocks"]
+    now = utcnow()
+    blocks = {i: b for i, b in refresh_all(self)["blocks"].items() if visible(b, now)}
     ids = self._get_param("CapacityBlockIds", [])
     filters = _filters(self)
     chosen = [b for i, b in blocks.items() if (not ids or i in ids) and _matches(b, filters)]
@@ -344,7 +436,8 @@ def describe_capacity_blocks(self):
 
 def describe_capacity_block_status(self):
     lab = refresh_all(self)
-    blocks = lab["blocks"]
+    now = utcnow()
+    blocks = {i: b for i, b in lab["blocks"].items() if visible(b, now)}
     reservations = lab["reservations"]
     ids = self._get_param("CapacityBlockIds", []) or list(blocks)
     statuses = []
@@ -451,8 +544,10 @@ def describe_capacity_block_extension_offerings(self):
     return ActionResult({"CapacityBlockExtensionOfferings": [offering]})
 
 
+@_with_status
 def purchase_capacity_block_extension(self):
-    """Moves the EndDate of the reservation and its block, and records the extension (paid at once)."""
+    """Moves the EndDate of the reservation and its block, and records the extension (paid at once); DryRun as above."""
+    dry_run(self)
     lab = state(self)
     reservation = get_reservation(self, self._get_param("CapacityReservationId"))
     offering_id = self._get_param("CapacityBlockExtensionOfferingId")

@@ -32,6 +32,7 @@ Kept under tests/ and never shipped; moto_lab.py installs them before the server
 
 import datetime
 import secrets
+import threading
 
 import lab_nodes
 import lab_reachability
@@ -267,6 +268,19 @@ def _check_loading_status(self, key):
 
 STAND_INS = (describe_instance_information, start_session, terminate_session)
 
+# PutParameter is atomic on AWS: of two concurrent creates of one name without Overwrite, one succeeds and
+# the other gets ParameterAlreadyExists ("Parameter already exists" when Overwrite is false: SSM API
+# Reference, PutParameter, Errors). moto's server answers requests on several threads and checks, then
+# writes, with nothing between, so two concurrent creates could both succeed. A create-if-absent is what
+# the capacity_block module's purchase intent rests on (one purchase per key even with two runs at once),
+# so the lab serializes PutParameter, as AWS's answer is serialized per parameter.
+_PUT_PARAMETER_LOCK = threading.Lock()
+
+
+def _put_parameter(self, *args, **kwargs):
+    with _PUT_PARAMETER_LOCK:
+        return _ORIGINALS["put_parameter"](self, *args, **kwargs)
+
 
 def install():
     """Adds the SSM stand-ins to moto's SSM responses and the public parameters to its store (idempotent)."""
@@ -276,3 +290,7 @@ def install():
         setattr(SimpleSystemManagerResponse, func.__name__, func)
     _ORIGINALS.setdefault("check_loading_status", ParameterDict._check_loading_status)
     ParameterDict._check_loading_status = _check_loading_status
+    from moto.ssm.models import SimpleSystemManagerBackend  # noqa: PLC0415
+
+    _ORIGINALS.setdefault("put_parameter", SimpleSystemManagerBackend.put_parameter)
+    SimpleSystemManagerBackend.put_parameter = _put_parameter

@@ -105,3 +105,72 @@ def test_cancel_refusals(existing, code):
         _cancel("cr-00000000000000004")
     assert refused.value.code == code
     assert "cr-00000000000000004" in refused.value.message
+
+
+# DryRun, eventual consistency and unclear errors (switched on by tests only) -----------
+
+
+class PurchaseRequest(Request):
+    """A PurchaseCapacityBlock request with its TagSpecifications already parsed."""
+
+    def __init__(self, tags=None, **params):
+        super().__init__(**params)
+        self.tags = tags or {}
+
+    def _parse_tag_specification(self, resource_type):
+        return {resource_type: dict(self.tags)}
+
+
+def _offering():
+    offering = {
+        "CapacityBlockOfferingId": "cb-0000000000000000a",
+        "InstanceType": "p5.48xlarge",
+        "AvailabilityZone": "us-east-1a",
+        "InstanceCount": 2,
+        "StartDate": NOW + datetime.timedelta(days=1),
+        "EndDate": NOW + datetime.timedelta(days=2),
+    }
+    lab_capacity.state(Request())["offerings"][offering["CapacityBlockOfferingId"]] = offering
+    return offering["CapacityBlockOfferingId"]
+
+
+BUY = lab_capacity.purchase_capacity_block.__wrapped__
+
+
+def test_dry_run_answers_dry_run_operation_412_and_buys_nothing():
+    offering_id = _offering()
+    with pytest.raises(lab_capacity.LabStatusError) as answer:
+        BUY(PurchaseRequest(CapacityBlockOfferingId=offering_id, InstancePlatform="Linux/UNIX", DryRun="true"))
+    assert (answer.value.code, answer.value.status) == ("DryRunOperation", 412)
+    assert lab_capacity.state(Request())["reservations"] == {}
+    assert lab_capacity.purchase_capacity_block_extension.__wrapped__ is not None
+
+
+def test_unclear_purchase_buys_then_answers_500_only_for_the_tag(monkeypatch):
+    monkeypatch.setenv(lab_capacity.UNCLEAR_PURCHASE_TAG_ENV, "nixl-efa:cluster=crash")
+    offering_id = _offering()
+    BUY(PurchaseRequest({"nixl-efa:cluster": "fine"}, CapacityBlockOfferingId=offering_id))
+    with pytest.raises(lab_capacity.LabStatusError) as answer:
+        BUY(PurchaseRequest({"nixl-efa:cluster": "crash"}, CapacityBlockOfferingId=offering_id))
+    assert (answer.value.code, answer.value.status) == ("InternalError", 500)
+    bought = lab_capacity.state(Request())["reservations"].values()
+    assert sorted(r["tags"]["nixl-efa:cluster"] for r in bought) == ["crash", "fine"]
+
+
+def test_new_reservations_are_unseen_by_describe_for_the_delay(monkeypatch):
+    monkeypatch.setenv(lab_capacity.DESCRIBE_DELAY_ENV, "5")
+    BUY(PurchaseRequest(CapacityBlockOfferingId=_offering()))
+    (reservation,) = lab_capacity.state(Request())["reservations"].values()
+    rid = reservation["CapacityReservationId"]
+    assert lab_capacity.describe_capacity_reservations(Request()).result["CapacityReservations"] == []
+    assert lab_capacity.describe_capacity_blocks(Request()).result["CapacityBlocks"] == []
+    with pytest.raises(lab_capacity.LabError) as unseen:
+        lab_capacity.describe_capacity_reservations(Request(CapacityReservationIds=[rid]))
+    assert unseen.value.code == "InvalidCapacityReservationId.NotFound"
+    later = reservation["CreateDate"] + datetime.timedelta(seconds=5)
+    assert lab_capacity.visible(reservation, later) and not lab_capacity.visible(
+        reservation, later - datetime.timedelta(seconds=1)
+    )
+    monkeypatch.delenv(lab_capacity.DESCRIBE_DELAY_ENV)
+    seen = lab_capacity.describe_capacity_reservations(Request(CapacityReservationIds=[rid])).result
+    assert [r["CapacityReservationId"] for r in seen["CapacityReservations"]] == [rid]

@@ -286,3 +286,43 @@ def test_reservation_table_and_block_line():
          "total_available_capacity": 1, "capacity_reservation_ids": ["cr-0123456789abcdef0"]}
     )  # fmt: skip
     assert line == "block cb-1: active, interconnect ok, capacity available 1 of 2, reservations cr-0123456789abcdef0"
+
+
+# Purchase intent ---------------------------------------------------------------------
+
+
+def test_intent_parameter_name_keeps_safe_characters_only():
+    assert cb.intent_parameter_name("demo-2026.12_a") == "/nixl-efa/purchase-intent/demo-2026.12_a"
+    assert cb.intent_parameter_name("a b/c", "/nixl-efa/x/purchase-intent/") == "/nixl-efa/x/purchase-intent/a_b_c"
+    assert cb.validate_parameter_name("/nixl-efa/demo/purchase-intent/demo")
+    for bad in ("/nixl-efa//x", "/nixl-efa/x/", "/nixl efa/x", ""):
+        with pytest.raises(cb.CapacityBlockError):
+            cb.validate_parameter_name(bad)
+
+
+def test_intent_value_and_the_reservation_written_into_it():
+    offering = {"capacity_block_offering_id": "cb-1", "upfront_fee": 10.5, "currency_code": "USD"}
+    now = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    value = cb.intent_value("demo", offering, "me@host pid 1", now=now)
+    record = cb.parse_intent(value)
+    assert (record["state"], record["offering_id"], record["started"]) == ("buying", "cb-1", "2026-01-02T03:04:05Z")
+    assert "reservation_id" not in record
+    bought = cb.parse_intent(cb.intent_with_reservation(value, "cr-1"))
+    assert (bought["state"], bought["reservation_id"], bought["by"]) == ("bought", "cr-1", "me@host pid 1")
+    assert cb.parse_intent("written by hand") == {"raw": "written by hand"}
+
+
+def test_backoff_doubles_from_two_seconds_up_to_thirty():
+    delays = cb.backoff_delays()
+    assert [next(delays) for _ in range(7)] == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+
+
+def test_may_have_bought_message_says_how_to_check_and_clear():
+    msg = cb.may_have_bought_message("k", "/p/purchase-intent/k", {"by": "me"}, "us-east-2", 300, "why")
+    assert msg.startswith("A capacity block MAY HAVE BEEN BOUGHT under purchase key 'k'")
+    assert "after waiting 300 s" in msg and '{"by": "me"}' in msg
+    assert (
+        "aws ec2 describe-capacity-reservations --region us-east-2 --filters Name=tag:nixl-efa:purchase-key,Values=k"
+        in msg
+    )
+    assert "aws ssm delete-parameter --region us-east-2 --name /p/purchase-intent/k" in msg

@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+"""Nothing bought twice: playbooks/capacity_block.yml -e action=purchase against a lab that behaves like a busy AWS.
+
+This module starts a lab of its own (tests/lab/moto_lab.py) with two of AWS's behaviours switched
+on (tests/lab/lab_capacity.py): a capacity block bought stays unseen by the describe calls for
+DESCRIBE_DELAY seconds (EC2's eventual consistency), and a purchase tagged with the crash cluster
+buys, then answers HTTP 500 (an unclear error). Under them:
+
+- two runs started together for one cluster buy exactly one block: the one that takes the intent
+  record buys, the other waits for its block;
+- a run whose purchase call answers 500 and that gives up waiting fails saying a block MAY have
+  been bought; the re-run buys nothing more and finds the block;
+- check mode asks EC2 with DryRun (one PurchaseCapacityBlock call the lab answers DryRunOperation),
+  buys nothing and takes no intent.
+
+Every count is made with boto3 after the delay has passed.
+"""
+
+import json
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import boto3
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BIN = pathlib.Path(sys.executable).parent
+REGION = "us-east-1"
+DESCRIBE_DELAY = 4
+CRASH = "race-crash"
+BUY = {"action": "purchase", "cluster_capacity_block_purchase": True, "cluster_capacity_block_max_upfront_fee": 5000}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """URL of a lab with eventual consistency and the crash cluster's unclear purchase switched on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("race-lab") / "moto.log"
+    env = dict(os.environ, LAB_CAPACITY_DESCRIBE_DELAY=str(DESCRIBE_DELAY),
+               LAB_CAPACITY_UNCLEAR_PURCHASE_TAG=f"nixl-efa:cluster={CRASH}")  # fmt: skip
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "lab" / "moto_lab.py"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=2)  # noqa: S310 (loopback only)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the lab AWS did not start: {log.read_text()}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def aws(lab):
+    kw = dict(endpoint_url=lab, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+    return {name: boto3.client(name, **kw) for name in ("ec2", "ssm")}
+
+
+def start(lab, cluster, check=False, **extra):
+    """ansible-playbook playbooks/capacity_block.yml on the lab inventory, started, not awaited."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), AWS_ENDPOINT_URL=lab,
+               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", ANSIBLE_FORCE_COLOR="0")  # fmt: skip
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+    command = [str(BIN / "ansible-playbook"), "-i", str(ROOT / "inventories" / "lab"), "playbooks/capacity_block.yml",
+               "-e", json.dumps(dict(BUY, cluster_name=cluster, **extra))] + (["--check"] if check else [])  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process, rc=0):
+    """The run's output, its whitespace (the YAML callback wraps long messages) made single spaces."""
+    out, _ = process.communicate(timeout=300)
+    assert process.returncode == rc, f"rc={process.returncode}, wanted {rc}:\n{out[-6000:]}"
+    return " ".join(out.split())
+
+
+def blocks_of(aws, cluster):
+    """The cluster's reservations, once the lab's describe delay has passed for every purchase so far."""
+    time.sleep(DESCRIBE_DELAY + 0.5)
+    found = aws["ec2"].describe_capacity_reservations(Filters=[{"Name": "tag:nixl-efa:cluster", "Values": [cluster]}])
+    return [r["CapacityReservationId"] for r in found["CapacityReservations"]]
+
+
+def parameter(aws, name):
+    try:
+        return aws["ssm"].get_parameter(Name=name)["Parameter"]["Value"]
+    except aws["ssm"].exceptions.ParameterNotFound:
+        return None
+
+
+def lab_calls(lab):
+    with urllib.request.urlopen(f"{lab}/lab/calls", timeout=10) as response:  # noqa: S310 (loopback only)
+        return json.loads(response.read())["by_action"]
+
+
+def test_two_runs_started_together_buy_one_block(lab, aws):
+    cluster = "race-two"
+    runs = [start(lab, cluster), start(lab, cluster)]
+    outs = [finish(run) for run in runs]
+    blocks = blocks_of(aws, cluster)
+    assert len(blocks) == 1, f"bought {blocks}:\n" + "\n".join(o[-3000:] for o in outs)
+    assert sum(bool(re.search(r"\bBought cb-", out)) for out in outs) == 1, outs
+    assert sum("Already bought" in out for out in outs) == 1, outs
+    assert parameter(aws, f"/nixl-efa/{cluster}/reservation-id") == blocks[0]
+    intent = json.loads(parameter(aws, f"/nixl-efa/{cluster}/purchase-intent/{cluster}"))
+    assert (intent["state"], intent["reservation_id"], intent["purchase_key"]) == ("bought", blocks[0], cluster)
+    tags = aws["ssm"].list_tags_for_resource(ResourceType="Parameter", ResourceId=f"/nixl-efa/{cluster}/reservation-id")
+    assert {"Key": "nixl-efa:cluster", "Value": cluster} in tags["TagList"]
+
+
+def test_crash_after_buying_then_rerun_buys_nothing_more(lab, aws):
+    # The purchase call answers 500 after buying; the block stays unseen longer than this run waits.
+    crashed = finish(start(lab, CRASH, capacity_block_consistency_timeout=1), rc=2)
+    assert "MAY HAVE BEEN BOUGHT under purchase key 'race-crash'" in crashed, crashed[-3000:]
+    intent_name = f"/nixl-efa/{CRASH}/purchase-intent/{CRASH}"
+    assert f"aws ssm delete-parameter --region {REGION} --name {intent_name}" in crashed
+    intent = json.loads(parameter(aws, intent_name))
+    assert intent["state"] == "buying" and "reservation_id" not in intent
+
+    rerun = finish(start(lab, CRASH))
+    assert "Already bought" in rerun and not re.search(r"\bBought cb-", rerun), rerun[-3000:]
+    blocks = blocks_of(aws, CRASH)
+    assert len(blocks) == 1, blocks
+    assert blocks[0] in rerun
+    assert parameter(aws, f"/nixl-efa/{CRASH}/reservation-id") == blocks[0]
+
+
+def test_check_mode_asks_ec2_with_dry_run_and_buys_nothing(lab, aws):
+    cluster = "race-check"
+    before = lab_calls(lab).get("ec2:PurchaseCapacityBlock", 0)
+    out = finish(start(lab, cluster, check=True))
+    assert "Would buy cb-" in out and "DryRunOperation" in out, out[-3000:]
+    assert lab_calls(lab).get("ec2:PurchaseCapacityBlock", 0) == before + 1, "no dry run reached EC2"
+    assert blocks_of(aws, cluster) == []
+    assert parameter(aws, f"/nixl-efa/{cluster}/purchase-intent/{cluster}") is None
+    assert parameter(aws, f"/nixl-efa/{cluster}/reservation-id") is None
