@@ -22,7 +22,9 @@ SKIP_NODE_SIDE = ("--skip-tags", "configure")
 
 
 def lab_vars(cluster, **extra):
-    return {"cluster_name": cluster, "cluster_region": REGION, "cluster_require_tls": False, **extra}
+    """A lab run (cluster_local_aws, checked by every playbook's guard) of the workstation named `cluster`."""
+    return {"cluster_name": cluster, "cluster_region": REGION, "cluster_local_aws": True, "cluster_require_tls": False,
+            **extra}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +144,9 @@ def test_allowed_ip_opens_nginx_to_that_network_only_then_teardown_removes_all(l
     assert "InstanceMarketOptions" not in data
     outside = [r for r in ingress(ec2, nic["Groups"][0]) if r.get("IpRanges")]
     outside = [(r["FromPort"], r["ToPort"], [x["CidrIp"] for x in r["IpRanges"]]) for r in outside]
-    assert (80, 80, ["203.0.113.10/32"]) in outside
+    # HTTPS only from that network (code_server_tls follows code_server_allowed_ip): never port 80.
+    assert (443, 443, ["203.0.113.10/32"]) in outside
+    assert not [rule for rule in outside if rule[0] <= 80 <= rule[1] and "203.0.113.10/32" in rule[2]]
     assert all(rule[2] == ["203.0.113.10/32"] or all(c.startswith("10.") for c in rule[2]) for rule in outside)
 
     down = ansible_playbook("playbooks/teardown.yml", lab_aws, lab_vars(cluster), inventory="code_server")
@@ -154,13 +158,28 @@ def test_allowed_ip_opens_nginx_to_that_network_only_then_teardown_removes_all(l
     assert down.recap["changed"] > 0
 
 
+def test_allowed_ip_without_tls_is_refused(lab_aws, aws, ansible_playbook):
+    cluster = "cs-plain"
+    extra = lab_vars(cluster, code_server_allowed_ip="203.0.113.10", code_server_tls=False)
+    result = ansible_playbook(
+        "playbooks/code_server.yml", lab_aws, extra, inventory="code_server", args=SKIP_NODE_SIDE, expect_rc=2
+    )
+    assert "opens nginx to the internet, but code_server_tls is false" in result.stdout
+    (node,) = workstation(aws["ec2"], cluster)
+    opened = [r for r in ingress(aws["ec2"], node["SecurityGroups"][0]["GroupId"]) if r.get("IpRanges")]
+    assert not [r for r in opened if any(x["CidrIp"] == "203.0.113.10/32" for x in r["IpRanges"])], opened
+    names = [s["Name"] for s in aws["secretsmanager"].list_secrets()["SecretList"]]
+    assert f"{cluster}/code-server/password" not in names
+    ansible_playbook("playbooks/teardown.yml", lab_aws, lab_vars(cluster), inventory="code_server")
+
+
 def test_allowed_ip_for_everyone_is_refused_before_anything_exists(lab_aws, aws, ansible_playbook):
     cluster = "cs-world"
     extra = lab_vars(cluster, code_server_allowed_ip="0.0.0.0/0")
     result = ansible_playbook(
         "playbooks/code_server.yml", lab_aws, extra, inventory="code_server", args=SKIP_NODE_SIDE, expect_rc=2
     )
-    assert "Refused network_extra_ingress rule" in result.stdout and "Nothing was created" in result.stdout
+    assert "Refused cluster_extra_ingress rule" in result.stdout and "Nothing was created" in result.stdout
     assert nothing_left(aws["ec2"], cluster) == {}
     names = [s["Name"] for s in aws["secretsmanager"].list_secrets()["SecretList"]]
     assert f"{cluster}/code-server/password" not in names

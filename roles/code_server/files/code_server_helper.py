@@ -9,15 +9,24 @@
 #                                 M KiB, P lanes, L bytes)
 #   settings PATH                 the current VS Code settings.json, parsed
 #   extensions BIN ENTRY...       install the extensions that are missing (as the user)
-#   status UNIT...                the units' active states, the listening TCP sockets and the
-#                                 result of `nginx -t`
+#   status UNIT... [--tls HOST:PORT CERT]
+#                                 the units' active states, the listening TCP sockets, the result
+#                                 of `nginx -t`, and with --tls the SHA-256 fingerprints of the
+#                                 certificate nginx serves on HOST:PORT and of CERT
+#   tls CERT KEY GENERATE DAYS SAN...
+#                                 the certificate nginx serves over TLS: with GENERATE "yes" a
+#                                 self-signed one (openssl, RSA 3072, SHA-256, the SANs) when CERT
+#                                 or KEY is missing; its SHA-256 fingerprint and end date
 #
 # The password never appears in arguments, output or files.
 import base64
+import hashlib
 import json
 import os
 import re
 import secrets
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -229,7 +238,69 @@ def extensions(binary, entries):
         sys.exit(1)
 
 
+def fingerprint(der):
+    """SHA-256 fingerprint of a DER certificate, as browsers and openssl show it (AB:CD:...)."""
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+def file_fingerprint(path):
+    with open(path, encoding="ascii") as handle:
+        return fingerprint(ssl.PEM_cert_to_DER_cert(handle.read()))
+
+
+def served_fingerprint(host, port):
+    """Fingerprint of the certificate a TLS server sends (not verified: it is compared instead)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        raw = socket.create_connection((host, int(port)), timeout=5)
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            return fingerprint(tls.getpeercert(binary_form=True))
+    except (OSError, ssl.SSLError) as e:
+        return f"no TLS on {host}:{port}: {e}"
+
+
+def tls(cert, key, generate, days, *sans):
+    missing = [path for path in (cert, key) if not os.path.exists(path)]
+    generated = False
+    if missing and generate != "yes":
+        sys.exit(f"the TLS certificate or key given is missing on the node: {', '.join(missing)}")
+    if missing:
+        for path in (cert, key):
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        old = os.umask(0o077)
+        try:
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:3072", "-sha256", "-nodes", "-days", str(days),
+                 "-subj", "/CN=code-server", "-addext", "subjectAltName=" + ",".join(sans),
+                 "-keyout", key, "-out", cert],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+        finally:
+            os.umask(old)
+        os.chmod(key, 0o600)
+        os.chmod(cert, 0o644)
+        generated = True
+    end = subprocess.run(
+        ["openssl", "x509", "-noout", "-enddate", "-in", cert], capture_output=True, text=True, check=True
+    )
+    out(
+        {
+            "cert": cert,
+            "key": key,
+            "generated": generated,
+            "fingerprint": file_fingerprint(cert),
+            "not_after": end.stdout.strip().partition("=")[2],
+        }
+    )
+
+
 def status(*units):
+    tls_check = None
+    if "--tls" in units:
+        at = units.index("--tls")
+        tls_check, units = units[at + 1 : at + 3], units[:at]
     active = {}
     for unit in units:
         result = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True, check=False)
@@ -237,13 +308,16 @@ def status(*units):
     sockets = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, check=True)
     listening = sorted({line.split()[3] for line in sockets.stdout.splitlines() if len(line.split()) > 3})
     nginx = subprocess.run(["nginx", "-t"], capture_output=True, text=True, check=False)
-    out(
-        {
-            "active": active,
-            "listening": listening,
-            "nginx_test": {"rc": nginx.returncode, "output": (nginx.stdout + nginx.stderr).strip()},
-        }
-    )
+    answer = {
+        "active": active,
+        "listening": listening,
+        "nginx_test": {"rc": nginx.returncode, "output": (nginx.stdout + nginx.stderr).strip()},
+    }
+    if tls_check:
+        address, cert = tls_check
+        host, _, port = address.rpartition(":")
+        answer["tls"] = {"served": served_fingerprint(host, port), "file": file_fingerprint(cert)}
+    out(answer)
 
 
 def main(argv):
@@ -260,6 +334,8 @@ def main(argv):
         extensions(args[0], args[1:])
     elif command == "status":
         status(*args)
+    elif command == "tls":
+        tls(*args)
     else:
         sys.exit("unknown subcommand " + command)
 

@@ -14,11 +14,19 @@ Python 3.8 and later; no MLflow client on the nodes). Commands, each printing on
 
 Transient failures (connection refused, timeouts, HTTP 5xx) are retried with a short backoff until
 --timeout seconds have passed; there are no fixed sleeps.
+
+Credentials come from the environment, never from the command line: MLFLOW_TRACKING_USERNAME and
+MLFLOW_TRACKING_PASSWORD (HTTP basic, MLflow's basic-auth app; the names MLflow's own client reads)
+for the mlflow commands, VLLM_API_KEY (Authorization: Bearer) for vllm. The validation role sets
+them in the process itself, in a preamble on stdin before this file, so that ps shows none.
+With VLLM_API_KEY the vllm command also checks that the proxy refuses a completion without it (401).
 """
 
 import argparse
+import base64
 import json
 import math
+import os
 import secrets
 import socket
 import sys
@@ -47,14 +55,17 @@ class HttpError(Exception):
 class Client:
     """JSON over HTTP with retries of transient failures until a shared deadline."""
 
-    def __init__(self, timeout, request_timeout=10.0):
+    def __init__(self, timeout, request_timeout=10.0, authorization=None):
         self.deadline = time.monotonic() + timeout
         self.request_timeout = request_timeout
         self.attempts = 0
+        self.authorization = authorization
 
-    def request(self, method, url, payload=None, retry_statuses=(500, 502, 503, 504)):
+    def request(self, method, url, payload=None, retry_statuses=(500, 502, 503, 504), authorize=True):
         data = None if payload is None else json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if authorize and self.authorization:
+            headers["Authorization"] = self.authorization
         delay = 0.25
         while True:
             self.attempts += 1
@@ -75,6 +86,17 @@ class Client:
                 raise HttpError(f"{error} (gave up after {self.attempts} attempts)", error.status, error.body)
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+def authorization(command, environ):
+    """The Authorization header for a command, from the environment; None without credentials."""
+    if command == "vllm":
+        key = environ.get("VLLM_API_KEY", "")
+        return f"Bearer {key}" if key else None
+    user, password = environ.get("MLFLOW_TRACKING_USERNAME", ""), environ.get("MLFLOW_TRACKING_PASSWORD", "")
+    if not (user and password):
+        return None
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def mlflow_url(base, endpoint, query=None):
@@ -287,9 +309,26 @@ def cmd_vllm(args, client):
                 answer["completion"]["error"] = "the answer has no completion text"
         except HttpError as e:
             answer["completion"] = {"url": url, "status": e.status, "ok": False, "error": str(e)}
+        if client.authorization:
+            answer["without_key"] = refused_without_key(client, url, request)
     checks = list(answer["health"].values()) + ([answer["completion"]] if answer["completion"] else [])
+    checks += [answer["without_key"]] if "without_key" in answer else []
     answer["ok"] = bool(checks) and all(c["ok"] for c in checks)
+    if answer["completion"] and answer["completion"]["ok"] and not answer.get("without_key", {"ok": True})["ok"]:
+        answer["error"] = (
+            f"the proxy answered a completion without the API key with HTTP {answer['without_key']['status']}, "
+            "expected 401: is VLLM_API_KEY in its environment file?"
+        )
     return answer
+
+
+def refused_without_key(client, url, request):
+    """The same completion without the key: the proxy must refuse it (401), as vLLM's servers do."""
+    try:
+        status, _body = client.request("POST", url, request, authorize=False)
+    except HttpError as e:
+        status = e.status
+    return {"url": url, "status": status, "ok": status == 401}
 
 
 def main():
@@ -327,7 +366,7 @@ def main():
         "mlflow-log": cmd_mlflow_log,
         "vllm": cmd_vllm,
     }
-    client = Client(args.timeout)
+    client = Client(args.timeout, authorization=authorization(args.command, os.environ))
     started = time.monotonic()
     try:
         answer = commands[args.command](args, client)

@@ -11,6 +11,11 @@ Each OpenAI-style completion request is sent twice:
 Endpoints: POST /v1/completions, POST /v1/chat/completions, GET /health (200 when every upstream
 answers its /health, else 503, with the per-upstream result as JSON).
 
+With the environment variable VLLM_API_KEY set (the vllm role's environment file), the /v1/ routes
+require ``Authorization: Bearer <key>`` (else 401, as vLLM's own servers answer) and the proxy sends
+that key to the servers, which require it too. /health stays open, as on vLLM. The key is read from
+the environment only, never from the command line, and never logged.
+
 Servers are chosen round robin. Standard library only (one thread per client connection): the
 request transformations are pure functions, and the whole proxy runs in tests against stand-in
 servers, without vLLM or a GPU.
@@ -21,11 +26,13 @@ servers, without vLLM or a GPU.
 
 import argparse
 import copy
+import hmac
 import http.client
 import http.server
 import itertools
 import json
 import logging
+import os
 import threading
 import urllib.parse
 import uuid
@@ -43,8 +50,11 @@ PREFILL_KV_TRANSFER_PARAMS = {
 }
 # Sampling options a one-token prefill request must not carry (they would contradict max_tokens=1).
 PREFILL_DROPPED_FIELDS = ("min_tokens", "min_completion_tokens", "stream_options")
-# Headers passed on from the client to both servers.
+# Headers passed on from the client to both servers (Authorization is replaced by the proxy's own key
+# when it has one).
 FORWARDED_HEADERS = ("authorization",)
+# Where the key comes from: the environment (systemd's EnvironmentFile), the name vLLM reads too.
+API_KEY_ENV = "VLLM_API_KEY"
 
 
 def prefill_request(body):
@@ -77,11 +87,25 @@ def decode_request(body, prefill_response):
     return request
 
 
-def forwarded_headers(headers, request_id):
-    """Headers for the upstream requests: the client's Authorization and one request id for both."""
+def forwarded_headers(headers, request_id, api_key=None):
+    """Headers for the upstream requests: the proxy's key (else the client's Authorization) and one
+    request id for both."""
     out = {name: value for name, value in headers.items() if name.lower() in FORWARDED_HEADERS}
+    if api_key:
+        out = {name: value for name, value in out.items() if name.lower() != "authorization"}
+        out["Authorization"] = f"Bearer {api_key}"
     out["X-Request-Id"] = request_id
     return out
+
+
+def authorized(headers, api_key):
+    """Whether a request may pass: always without a key, else only with ``Authorization: Bearer <key>``
+    (compared in constant time)."""
+    if not api_key:
+        return True
+    given = headers.get("Authorization") or ""
+    scheme, _, token = given.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), api_key.encode())
 
 
 def new_request_id():
@@ -141,8 +165,9 @@ class Proxy(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address, prefill, decode, timeout=600.0):
+    def __init__(self, address, prefill, decode, timeout=600.0, api_key=None):
         super().__init__(address, Handler)
+        self.api_key = api_key or None
         self.prefills = itertools.cycle(prefill)
         self.decodes = itertools.cycle(decode)
         self.upstreams = list(prefill) + list(decode)
@@ -162,9 +187,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 (the base class's name)
         LOG.info("%s %s", self.address_string(), format % args)
 
-    def send_json(self, status, body):
+    def send_json(self, status, body, headers=None):
         payload = json.dumps(body).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -204,13 +231,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         try:
             length = int(self.headers.get("Content-Length", "0"))
-            body = json.loads(self.rfile.read(length) or b"null")
+            raw = self.rfile.read(length)
+        except ValueError as e:
+            self.send_json(400, {"error": {"message": str(e), "type": "invalid_request_error"}})
+            return
+        if not authorized(self.headers, self.server.api_key):
+            self.send_json(401, {"error": "Unauthorized"}, {"WWW-Authenticate": "Bearer"})
+            return
+        try:
+            body = json.loads(raw or b"null")
             to_prefill = prefill_request(body)
         except ValueError as e:
             self.send_json(400, {"error": {"message": str(e), "type": "invalid_request_error"}})
             return
         request_id = new_request_id()
-        headers = forwarded_headers(self.headers, request_id)
+        headers = forwarded_headers(self.headers, request_id, self.server.api_key)
         prefill_url, decode_url = self.server.next_pair()
         timeout = self.server.timeout_s
         try:
@@ -229,8 +264,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = parse_args(argv)
-    server = Proxy((args.host, args.port), args.prefill, args.decode, args.timeout)
-    LOG.info("prefill %s, decode %s, listening on %s:%d", args.prefill, args.decode, args.host, args.port)
+    api_key = os.environ.get(API_KEY_ENV) or None
+    server = Proxy((args.host, args.port), args.prefill, args.decode, args.timeout, api_key)
+    LOG.info(
+        "prefill %s, decode %s, listening on %s:%d, %s",
+        args.prefill,
+        args.decode,
+        args.host,
+        args.port,
+        f"API key required ({API_KEY_ENV})" if api_key else f"no API key ({API_KEY_ENV} not set): open to anyone",
+    )
     try:
         server.serve_forever()
     finally:

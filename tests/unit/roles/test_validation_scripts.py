@@ -149,11 +149,22 @@ class FakeMlflow(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def refused(self):
+        """MLflow's basic-auth app: 401 unless the request carries the expected credentials."""
+        wanted = self.state.get("authorization")
+        if wanted and self.headers.get("Authorization") != wanted:
+            self.state["refused"] = self.state.get("refused", 0) + 1
+            self.answer(401, {"error_code": "UNAUTHENTICATED"})
+            return True
+        return False
+
     def do_GET(self):
         state = self.state
         url = urllib.parse.urlparse(self.path)
         query = dict(urllib.parse.parse_qsl(url.query))
         state["requests"].append(("GET", url.path, query))
+        if self.refused():
+            return None
         if state["fail_next"]:
             state["fail_next"] -= 1
             return self.answer(503, {"error_code": "TEMPORARILY_UNAVAILABLE"})
@@ -177,6 +188,8 @@ class FakeMlflow(http.server.BaseHTTPRequestHandler):
         state = self.state
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         state["requests"].append(("POST", self.path, body))
+        if self.refused():
+            return None
         if self.path.endswith("/experiments/create"):
             state["experiments"][body["name"]] = "7"
             return self.answer(200, {"experiment_id": "7"})
@@ -341,6 +354,15 @@ class FakeVllm(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        key = self.state.get("key")
+        if key and self.headers.get("Authorization") != f"Bearer {key}" and not self.state.get("open"):
+            self.state["refused"] = self.state.get("refused", 0) + 1
+            data = json.dumps({"error": "Unauthorized"}).encode()
+            self.send_response(401)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         self.state["completions"].append((self.path, body))
         data = json.dumps({"choices": [{"text": " Paris."}], "usage": {"completion_tokens": 3}}).encode()
         self.send_response(200)
@@ -369,6 +391,57 @@ def test_vllm_unhealthy_server_fails(monkeypatch):
         rc, answer = run_cli(monkeypatch, ["--timeout", "1", "vllm", "--prefill", url, "--decode", url])
     assert rc == 1 and not answer["ok"]
     assert answer["health"]["decode"]["status"] == 503
+
+
+MLFLOW_USER, MLFLOW_PASSWORD = "admin", "Pw-from-secrets-manager-0123"
+VLLM_KEY = "vllm-key-from-secrets-manager-0123456789"
+
+
+def test_mlflow_credentials_come_from_the_environment(monkeypatch):
+    """MLflow's basic-auth app: without MLFLOW_TRACKING_USERNAME/PASSWORD 401, with them the run is written."""
+    state = dict(mlflow_state(), authorization="Basic YWRtaW46UHctZnJvbS1zZWNyZXRzLW1hbmFnZXItMDEyMw==")
+    argv = ["--timeout", "5", "mlflow-write", "--url", "", "--experiment", "e", "--run-name", "r"]
+    with serve(FakeMlflow, state) as url:
+        argv[4] = url
+        monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+        monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
+        rc, answer = run_cli(monkeypatch, argv)
+        assert rc == 1 and answer["status"] == 401 and answer["attempts"] == 1
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", MLFLOW_USER)
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", MLFLOW_PASSWORD)
+        rc, answer = run_cli(monkeypatch, argv)
+    assert rc == 0 and answer["ok"], answer
+    assert state["refused"] == 1
+    assert MLFLOW_PASSWORD not in json.dumps(answer)
+
+
+def test_authorization_header_per_command():
+    env = {"MLFLOW_TRACKING_USERNAME": "u", "MLFLOW_TRACKING_PASSWORD": "p", "VLLM_API_KEY": "k"}
+    assert http_checks.authorization("mlflow-write", env) == "Basic dTpw"
+    assert http_checks.authorization("vllm", env) == "Bearer k"
+    assert http_checks.authorization("mlflow-log", {"MLFLOW_TRACKING_USERNAME": "u"}) is None
+    assert http_checks.authorization("vllm", {}) is None
+
+
+def test_vllm_with_a_key_checks_the_proxy_refuses_a_request_without_it(monkeypatch):
+    state = {"completions": [], "key": VLLM_KEY}
+    monkeypatch.setenv("VLLM_API_KEY", VLLM_KEY)
+    with serve(FakeVllm, state) as url:
+        rc, answer = run_cli(monkeypatch, ["vllm", "--prefill", url, "--decode", url, "--proxy", url])
+    assert rc == 0 and answer["ok"], answer
+    assert answer["without_key"] == {"url": f"{url}/v1/completions", "status": 401, "ok": True}
+    assert state["refused"] == 1 and len(state["completions"]) == 1
+    assert VLLM_KEY not in json.dumps(answer)
+
+
+def test_vllm_proxy_open_without_the_key_fails_the_check(monkeypatch):
+    state = {"completions": [], "key": VLLM_KEY, "open": True}
+    monkeypatch.setenv("VLLM_API_KEY", VLLM_KEY)
+    with serve(FakeVllm, state) as url:
+        rc, answer = run_cli(monkeypatch, ["vllm", "--proxy", url])
+    assert rc == 1 and not answer["ok"]
+    assert answer["without_key"]["status"] == 200
+    assert "without the API key with HTTP 200, expected 401" in answer["error"]
 
 
 def test_completions_url():

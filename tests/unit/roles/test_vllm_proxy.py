@@ -10,8 +10,13 @@ import http.client
 import http.server
 import importlib.util
 import json
+import os
 import pathlib
+import socket
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
@@ -93,6 +98,27 @@ def test_forwarded_headers_keep_authorization_and_one_request_id():
     headers = proxy.forwarded_headers({"Authorization": "Bearer k", "Host": "x", "Cookie": "c"}, "rid-1")
     assert headers == {"Authorization": "Bearer k", "X-Request-Id": "rid-1"}
     assert proxy.new_request_id() != proxy.new_request_id()
+
+
+def test_forwarded_headers_carry_the_proxy_key_instead_of_the_client_one():
+    headers = proxy.forwarded_headers({"authorization": "Bearer client", "Host": "x"}, "rid-2", api_key="proxy-key")
+    assert headers == {"Authorization": "Bearer proxy-key", "X-Request-Id": "rid-2"}
+
+
+@pytest.mark.parametrize(
+    ("header", "allowed"),
+    [
+        ({"Authorization": "Bearer s3cret-key-0123456789"}, True),
+        ({"Authorization": "bearer s3cret-key-0123456789"}, True),
+        ({"Authorization": "Bearer wrong"}, False),
+        ({"Authorization": "Basic s3cret-key-0123456789"}, False),
+        ({"Authorization": "s3cret-key-0123456789"}, False),
+        ({}, False),
+    ],
+)
+def test_authorized_needs_the_bearer_key(header, allowed):
+    assert proxy.authorized(header, "s3cret-key-0123456789") is allowed
+    assert proxy.authorized(header, None) is True
 
 
 def test_health_summary():
@@ -257,3 +283,82 @@ def test_unreachable_decode_is_a_502(lab):
     response, data = call(lab["port"], "POST", "/v1/completions", {"prompt": "x"})
     assert response.status == 502
     assert json.loads(data)["error"]["type"] == "proxy_error"
+
+
+# --- with an API key (VLLM_API_KEY, from the vllm role's environment file) -----------------------
+
+KEY = "k3y-from-the-environment-file-0123456789"
+
+
+@pytest.fixture
+def keyed_lab():
+    servers = {"prefill": Upstream("prefill"), "decode": Upstream("decode")}
+    server = proxy.Proxy(("127.0.0.1", 0), [servers["prefill"].url], [servers["decode"].url], timeout=10, api_key=KEY)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    servers["port"] = server.server_address[1]
+    yield servers
+    for s in (server, servers["prefill"], servers["decode"]):
+        s.shutdown()
+        s.server_close()
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {KEY}"}])
+def test_request_without_the_key_is_refused_and_reaches_no_server(keyed_lab, headers):
+    response, data = call(keyed_lab["port"], "POST", "/v1/completions", {"prompt": "x"}, headers)
+    assert response.status == 401
+    assert response.getheader("WWW-Authenticate") == "Bearer"
+    assert json.loads(data) == {"error": "Unauthorized"}
+    assert keyed_lab["prefill"].requests == [] and keyed_lab["decode"].requests == []
+
+
+def test_request_with_the_key_passes_and_the_servers_get_the_key(keyed_lab):
+    authorized = {"Authorization": f"Bearer {KEY}"}
+    response, data = call(keyed_lab["port"], "POST", "/v1/completions", {"prompt": "x"}, authorized)
+    assert response.status == 200
+    assert json.loads(data)["id"] == "decode"
+    for name in ("prefill", "decode"):
+        assert keyed_lab[name].requests[0]["headers"]["Authorization"] == f"Bearer {KEY}"
+
+
+def test_health_stays_open_with_a_key(keyed_lab):
+    response, data = call(keyed_lab["port"], "GET", "/health")
+    assert response.status == 200 and json.loads(data)["status"] == "ok"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_proxy_process_takes_the_key_from_its_environment_only():
+    """As the unit runs it: the key in the environment (EnvironmentFile), never in argv or the log."""
+    upstreams = [Upstream("prefill"), Upstream("decode")]
+    port = free_port()
+    argv = [sys.executable, str(PROXY_FILE), "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--prefill", upstreams[0].url, "--decode", upstreams[1].url]
+    process = subprocess.Popen(
+        argv, env=dict(os.environ, VLLM_API_KEY=KEY), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the proxy did not listen"
+                time.sleep(0.05)
+        refused, _ = call(port, "POST", "/v1/completions", {"prompt": "x"})
+        allowed, _ = call(port, "POST", "/v1/completions", {"prompt": "x"}, {"Authorization": f"Bearer {KEY}"})
+        assert (refused.status, allowed.status) == (401, 200)
+        cmdline = pathlib.Path(f"/proc/{process.pid}/cmdline").read_bytes().decode()
+        assert KEY not in cmdline
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+        for upstream in upstreams:
+            upstream.shutdown()
+            upstream.server_close()
+    assert "API key required (VLLM_API_KEY)" in output
+    assert KEY not in output

@@ -224,6 +224,26 @@ def test_environment_file_holds_the_token_only_when_set():
     assert "HF_HOME=/var/lib/nixl-efa/hf-cache\n" in text
 
 
+API_KEY = "Zq8api-key-from-secrets-manager-0123456789"
+
+
+def test_api_key_goes_to_the_environment_file_only():
+    """VLLM_API_KEY (read by vLLM itself and by the proxy) is in the 0600 environment file; no unit,
+    hence no command line that ps shows, holds it."""
+    hostvars = {"n0": {"vllm_endpoint": endpoint(PREFILL_IP, prefill=True, decode=True)}}
+    groups = {"all": ["n0"], "prefill": ["n0"], "decode": ["n0"]}
+    host = Host("n0", probe(gpus=2), groups=groups, hostvars=hostvars, node_private_ip=PREFILL_IP, vllm_api_key=API_KEY)
+    env = dict(
+        line.split("=", 1) for line in host.render("vllm.env.j2").splitlines() if line and not line.startswith("#")
+    )
+    assert env["VLLM_API_KEY"] == API_KEY
+    proxy_unit = Unit(host.render("vllm-proxy.service.j2"))
+    for unit in (host.server_unit("prefill"), host.server_unit("decode"), proxy_unit):
+        assert API_KEY not in unit.text
+        assert "--api-key" not in unit.argv
+        assert unit.settings["EnvironmentFile"] == "/etc/nixl-efa/vllm.env"
+
+
 @pytest.mark.parametrize(
     ("name", "answer", "groups", "reason"),
     [
@@ -263,3 +283,17 @@ def test_fact_on_serving_hosts_points_at_the_peers():
         f"http://{DECODE_IP}:8200",
         f"http://{PREFILL_IP}:8192",
     )
+
+
+def test_environment_file_task_is_root_only_and_never_logged():
+    """The task that writes the key: mode 0600 root:root, no_log, and it restarts the servers and the proxy."""
+    tasks = DataLoader().load_from_file(str(ROLE / "tasks" / "serve.yml"))
+    (task,) = [t for t in tasks if t.get("ansible.builtin.template", {}).get("src") == "vllm.env.j2"]
+    template = task["ansible.builtin.template"]
+    assert (template["owner"], template["group"], template["mode"]) == ("root", "root", "0600")
+    assert template["dest"] == "{{ vllm_env_file }}"
+    assert task["no_log"] is True
+    assert set(task["notify"]) == {"Restart vLLM servers", "Restart the vLLM proxy"}
+    (check,) = [t for t in tasks if "vllm_api_key" in str(t.get("ansible.builtin.assert", {}).get("that", ""))]
+    assert "vllm_api_key | length >= 16" in " ".join(check["ansible.builtin.assert"]["that"])
+    assert "vllm_api_key }}" not in check["ansible.builtin.assert"]["fail_msg"]
