@@ -2,7 +2,7 @@
 #   make setup    .venv with everything pinned in requirements.txt (collections from the `ansible` bundle)
 #   make lint     ruff + ansible-lint (production profile) + changelog fragments
 #   make sanity   ansible-test sanity on a copy under ansible_collections/nixl_efa/cluster
-#   make docs     render every module's and filter's documentation with ansible-doc (fails on a broken doc)
+#   make docs     render every module's, filter's, callback's and lookup's documentation with ansible-doc (fails on a broken doc)
 #   make variables-doc  regenerate docs/variables.md from the roles' argument specs
 #   make unit     pytest unit tests (pure logic and every module through botocore's Stubber)
 #   make integration  ansible-playbook runs of the modules and playbooks against the lab's local AWS
@@ -46,6 +46,7 @@ COLLECTION_LINK := .collections/ansible_collections/nixl_efa/cluster
 MODULES := $(sort $(basename $(notdir $(wildcard plugins/modules/*.py))))
 FILTERS := $(sort $(basename $(notdir $(wildcard plugins/filter/*.yml))))
 CALLBACKS := $(sort $(basename $(notdir $(wildcard plugins/callback/*.py))))
+LOOKUPS := $(sort $(basename $(notdir $(wildcard plugins/lookup/*.py))))
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
@@ -59,7 +60,7 @@ PYTHON_312 ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1
 	&& { command -v $$p; break; }; done)
 
 .PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down bench demo demo-down e2e
-.PHONY: release-test release test-newest test-default-core
+.PHONY: release-test release test-newest test-default-core test-checks test-systems
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -104,6 +105,9 @@ docs: setup
 	@for c in $(CALLBACKS); do \
 		ansible-doc -t callback nixl_efa.cluster.$$c >/dev/null || { echo "ansible-doc failed for callback $$c"; exit 1; }; \
 		echo "ansible-doc -t callback nixl_efa.cluster.$$c: ok"; done
+	@for l in $(LOOKUPS); do \
+		ansible-doc -t lookup nixl_efa.cluster.$$l >/dev/null || { echo "ansible-doc failed for lookup $$l"; exit 1; }; \
+		echo "ansible-doc -t lookup nixl_efa.cluster.$$l: ok"; done
 	$(BIN)/python tools/variables_doc.py --check
 
 variables-doc: setup
@@ -114,14 +118,47 @@ molecule: setup
 	tools/node_image.sh
 	molecule test --all
 
-test: test-default-core lint docs sanity unit molecule e2e release-test test-newest
+# make test runs its gates in two lanes side by side, each gate's wall time printed as it ends
+# ("== [lane] make <gate> (CORE=...): N s"), every line of a lane prefixed with its name:
+#   checks   lint, docs, sanity, unit on the default pair, then lint, sanity, unit on the newest:
+#            CPU only, no container, no lab on a fixed port;
+#   systems  molecule, e2e, release-test on the default pair, then integration and release-test on the
+#            newest: node containers, labs and their waits, one at a time (molecule's and the demo's
+#            nodes would share 127.0.1.x).
+# Both virtual environments are set up first, one after the other. A lane stops at its first failed
+# gate; make test fails when either lane does.
+CHECKS_DEFAULT := lint docs sanity unit
+CHECKS_NEWEST := lint sanity unit
+SYSTEMS_DEFAULT := molecule e2e release-test
+SYSTEMS_NEWEST := integration release-test
+# $(call lane,<name>,<default-core gates>,<newest-core gates>)
+define lane
+	@set -o pipefail; { \
+		for gate in $(2); do start=$$(date +%s); $(MAKE) --no-print-directory $$gate || exit 1; \
+			echo "== [$(1)] make $$gate (CORE=$(CORE)): $$(( $$(date +%s) - start )) s"; done; \
+		for gate in $(3); do start=$$(date +%s); $(MAKE) --no-print-directory $$gate CORE=$(NEWEST_CORE) || exit 1; \
+			echo "== [$(1)] make $$gate (CORE=$(NEWEST_CORE)): $$(( $$(date +%s) - start )) s"; done; \
+	} 2>&1 | sed -u 's/^/[$(1)] /'
+endef
+
+test: test-default-core
+	$(MAKE) --no-print-directory setup
+	$(MAKE) --no-print-directory setup CORE=$(NEWEST_CORE)
+	@start=$$(date +%s); $(MAKE) --no-print-directory -j2 test-checks test-systems; rc=$$?; \
+		echo "== make test: $$(( $$(date +%s) - start )) s after set-up, exit $$rc"; exit $$rc
+
+test-checks:
+	$(call lane,checks,$(CHECKS_DEFAULT),$(CHECKS_NEWEST))
+
+test-systems:
+	$(call lane,systems,$(SYSTEMS_DEFAULT),$(SYSTEMS_NEWEST))
 
 test-default-core:
 	@test "$(CORE)" = 2.19 || { echo "make test runs both pairs itself: run it without CORE= (make <gate> CORE=$(CORE) runs one gate)"; exit 1; }
 
-# The newest pair: the same gates but docs, molecule and e2e (those stay on the default pair).
+# The newest pair alone: the same gates but docs, molecule and e2e (those stay on the default pair).
 test-newest:
-	$(MAKE) --no-print-directory lint sanity unit integration release-test CORE=$(NEWEST_CORE)
+	$(MAKE) --no-print-directory $(CHECKS_NEWEST) $(SYSTEMS_NEWEST) CORE=$(NEWEST_CORE)
 
 # tests/release: the tarball built, installed offline and reused from tests/consumer (its own lab AWS and a node
 # container, consumer-node-0), argument-spec failures, a fragment per change, make release on a throw-away clone.

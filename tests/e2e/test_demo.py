@@ -145,7 +145,7 @@ def test_first_demo_provisions_configures_and_validates_over_ssm(demo):
     assert status[("nccl.all_reduce", None)] == "skipped"
     assert all(c["reason"] for c in report["checks"] if c["status"] == "skipped")
     # What site.yml's last play prints: the report and how to open MLflow.
-    assert "# Cluster validation: nixl-efa-demo" in result.stdout
+    assert "# Cluster validation: nixl-efa-lab" in result.stdout
     assert "MLflow UI: open http://127.0.1.1:5000" in result.stdout
 
 

@@ -128,9 +128,9 @@ def test_audit_json_lists_what_provisioning_made(secure, cluster):
     assert {i["instance_id"] for i in data["instances"]} == {n["instance_id"] for n in out["nodes"]}
     assert {i["metadata_options"]["http_tokens"] for i in data["instances"]} == {"required"}
     assert [b["name"] for b in data["s3_buckets"]] == [out["bucket"]]
-    assert [r["role_name"] for r in data["iam"]["roles"]] == [f"{CLUSTER}-node"]
+    assert [r["role_name"] for r in data["iam"]["roles"]] == [f"{CLUSTER}-{REGION}-node"]
     assert [p["instance_profile_name"] for p in data["iam"]["instance_profiles"]] == [out["instance_profile"]]
-    assert list(data["iam"]["inline_policies"]) == [f"{CLUSTER}-node"]
+    assert list(data["iam"]["inline_policies"]) == [f"{CLUSTER}-{REGION}-node"]
     assert [t["launch_template_id"] for t in data["launch_templates"]] == [out["launch_template_id"]]
     assert [p["name"] for p in data["placement_groups"]] == [out["placement_group"]]
     assert {a["image_id"] for a in data["amis"]} == {i["image_id"] for i in data["instances"]}

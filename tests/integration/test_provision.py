@@ -72,10 +72,12 @@ def reservations(ec2):
 def lab_vars(cluster, **extra):
     """Extra vars of a lab cluster: the inventory's defaults (two p5.48xlarge) under another name.
 
-    The lab serves plain HTTP, so the bucket policy that refuses non-TLS requests is left out
-    (cluster_require_tls); everything else is as on AWS.
+    The run declares itself a lab run (cluster_local_aws, which every playbook's guard checks against
+    the loopback AWS_ENDPOINT_URL), and the lab serves plain HTTP, so the bucket policy that refuses
+    non-TLS requests is left out (cluster_require_tls); everything else is as on AWS.
     """
-    return {"cluster_name": cluster, "cluster_region": REGION, "cluster_require_tls": False, **extra}
+    return {"cluster_name": cluster, "cluster_region": REGION, "cluster_local_aws": True, "cluster_require_tls": False,
+            **extra}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +144,12 @@ def test_security_group_allows_efa_inside_and_nothing_from_the_internet(aws, on_
     own = out["security_group_id"]
     assert ("-1", None, None, "group", own) in ingress, "EFA needs all traffic from the group itself"
     assert ("-1", None, None, "group", own) in egress, "EFA needs all traffic to the group itself"
-    assert ("tcp", 8100, 8100, "cidr", vpc_cidr) in ingress
-    assert ("tcp", 8192, 8192, "cidr", vpc_cidr) in ingress, "the vLLM proxy, from the VPC only"
+    # vLLM and MLflow from the cluster's own group, not from the VPC CIDR (every instance of a shared VPC).
+    assert ("tcp", 8100, 8100, "group", own) in ingress, "vLLM, from the cluster's nodes only"
+    assert ("tcp", 8192, 8192, "group", own) in ingress, "the vLLM proxy, from the cluster's nodes only"
     assert ("tcp", 5000, 5000, "group", own) in ingress
-    assert {r[4] for r in ingress if r[3] == "cidr"} == {vpc_cidr}, "the only address range allowed in is the VPC's"
+    assert {r[4] for r in ingress if r[3] == "cidr"} == set(), "no address range is allowed in, not even the VPC's"
+    assert vpc_cidr not in {r[4] for r in ingress}
     assert not [r for r in ingress if r[1] is not None and r[1] <= 22 <= r[2]], "port 22 is never open"
 
 
@@ -232,6 +236,8 @@ def test_inventory_lists_exactly_the_cluster_nodes_with_ssm_connection(aws, on_d
         assert hostvars[iid]["ansible_aws_ssm_region"] == REGION
         assert hostvars[iid]["ansible_aws_ssm_bucket_name"] == on_demand["outputs"]["bucket"]
         assert hostvars[iid]["node_index"] == node["node_index"]
+        # What configure, validate and verify_efa compare with cluster_name (playbooks/tasks/cluster_nodes.yml).
+        assert hostvars[iid]["node_cluster"] == ON_DEMAND
     by_index = {n["node_index"]: iid for iid, n in nodes.items()}
     assert inventory["prefill"]["hosts"] == [by_index[0]]
     assert inventory["mlflow"]["hosts"] == [by_index[0]]
@@ -338,8 +344,10 @@ def buy_block(ec2, count, zone, later=False):
 BUY = {"cluster_capacity_block": True, "cluster_capacity_block_purchase": True}
 BAD_INPUT = {
     "non-efa-type": ({"cluster_instance_type": "t3.large"}, "t3.large has no EFA"),
-    "bad-cidr": ({"cluster_vpc_cidr": "10.0.0.0/33"}, "network_vpc_cidr must be an IPv4"),
-    "host-bits-cidr": ({"cluster_vpc_cidr": "10.0.3.7/16"}, "network_vpc_cidr must be an IPv4"),
+    "bad-cidr": ({"cluster_vpc_cidr": "10.0.0.0/33"}, "cluster_vpc_cidr must be an IPv4"),
+    "host-bits-cidr": ({"cluster_vpc_cidr": "10.0.3.7/16"}, "cluster_vpc_cidr must be an IPv4"),
+    "zero-count": ({"cluster_instance_count": 0}, "cluster_instance_count must be a number of nodes from 1 to 64"),
+    "bad-name": ({"cluster_name": "Bad_Name"}, "cluster_name must be 1-32 lowercase letters"),
     "unknown-region": ({"cluster_region": "xx-nowhere-1"}, "xx-nowhere-1"),
     "fee-too-high": (dict(BUY, cluster_capacity_block_max_upfront_fee=10), "more than max_upfront_fee 10"),
     "no-purchase-asked": ({"cluster_capacity_block": True}, "capacity_block_purchase=true"),
@@ -354,7 +362,7 @@ BAD_INPUT = {
     ),
     "ingress-from-anywhere": (
         {"cluster_extra_ingress": [{"port": 80, "cidr": "0.0.0.0/0"}]},
-        "Refused network_extra_ingress rule",
+        "Refused cluster_extra_ingress rule",
     ),
     "ingress-ssh": (
         {"cluster_extra_ingress": [{"port": 22, "cidr": "203.0.113.10/32"}]},
@@ -379,6 +387,20 @@ BAD_INPUT = {
 }
 
 
+# Each refusal names only the rule that failed, under the setting the user set: the whole message.
+ONE_RULE = {
+    "zero-count": "cluster_instance_count must be a number of nodes from 1 to 64 (got 0). Nothing was created.",
+    "bad-name": (
+        "cluster_name must be 1-32 lowercase letters, digits or hyphens, starting and ending with a letter or digit "
+        "(got 'Bad_Name'). Nothing was created."
+    ),
+    "bad-cidr": (
+        "cluster_vpc_cidr must be an IPv4 network of /16 to /24, with no host bits set (such as 10.0.0.0/16) "
+        "(got '10.0.0.0/33'). Nothing was created."
+    ),
+}
+
+
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_fails_clearly_and_leaves_nothing(case, lab_aws, aws, ansible_playbook):
     extra, message = BAD_INPUT[case]
@@ -390,6 +412,8 @@ def test_bad_input_fails_clearly_and_leaves_nothing(case, lab_aws, aws, ansible_
     before = len(reservations(aws["ec2"]))
     result = ansible_playbook("playbooks/provision.yml", lab_aws, lab_vars(cluster, **extra), expect_rc=2)
     assert message in result.stdout, result.stdout[-3000:]
+    if case in ONE_RULE:
+        assert re.findall(r"Action failed: (.*)", result.stdout) == [ONE_RULE[case]], result.stdout[-3000:]
     assert re.search(r"[Nn]othing was (created|bought|launched)", result.stdout), result.stdout[-3000:]
     assert nothing_left(aws["ec2"], cluster) == {}
     assert buckets_of(aws["s3"], cluster) == [] and roles_of(aws["iam"], cluster) == []

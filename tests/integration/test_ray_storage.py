@@ -70,7 +70,7 @@ def test_file_system_is_encrypted_and_reachable_from_the_cluster_group_only(aws,
 
 def test_nodes_may_mount_this_file_system_only(aws, shared):
     (fs,) = file_systems(aws["efs"])
-    role = f"{CLUSTER}-node"
+    role = f"{CLUSTER}-{REGION}-node"
     assert sorted(aws["iam"].list_role_policies(RoleName=role)["PolicyNames"]) == [
         "nixl-efa-efs-access",
         "nixl-efa-node-access",

@@ -6,7 +6,7 @@ playbooks/configure.yml stop in their first play (playbooks/tasks/cluster_nodes.
 the inventory, the cluster and the aws_ec2 filter, instead of "skipping: no hosts matched" and exit 0.
 
 No network and no AWS: the inventories here are empty files, and the one run through inventories/aws
-points every AWS client at a closed port on 127.0.0.1.
+sends every AWS client through a proxy on a closed port of 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -44,13 +44,17 @@ MESSAGE = (
 
 def _environ(**extra):
     """This checkout's ansible.cfg and nothing else of Ansible's from the caller; AWS on a closed loopback port."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "AWS_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "AWS_")) and "PROXY" not in k.upper()}
     env.update(
         ANSIBLE_CONFIG=str(CONFIG),
         ANSIBLE_FORCE_COLOR="0",
         ANSIBLE_NOCOLOR="1",
-        # Should an inventory reach for AWS after all, it gets a refused connection on loopback, not the network.
-        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        # Should an inventory reach for AWS after all, it gets a refused connection on loopback, not the network:
+        # through a proxy on a closed port (an AWS_ENDPOINT_URL on loopback would be refused by the playbooks' guard
+        # as the lab's exports left in the shell of a real inventory).
+        HTTPS_PROXY="http://127.0.0.1:9",
+        HTTP_PROXY="http://127.0.0.1:9",
+        NO_PROXY="",
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_EC2_METADATA_DISABLED="true",
@@ -111,7 +115,10 @@ def test_a_node_lets_the_playbook_go_on(playbook, tmp_path):
     """With a node in nixl_efa_nodes the check passes; --limit localhost keeps the node plays from running."""
     inventory = tmp_path / "one_node.ini"
     inventory.write_text("localhost ansible_connection=local\n\n[nixl_efa_nodes]\nnode-0\n")
-    rc, output = _run(["ansible-playbook", "-i", str(inventory), "--limit", "localhost", playbook], _environ())
+    # The services' credentials given as a vault would give them: configure.yml and validate.yml then ask
+    # Secrets Manager nothing (playbooks/tasks/service_credentials.yml).
+    given = ["-e", "vllm_api_key=given-key-0123456789abcdef", "-e", "mlflow_admin_password=given-password-0123456789"]
+    rc, output = _run(["ansible-playbook", "-i", str(inventory), "--limit", "localhost", playbook, *given], _environ())
     assert rc == 0, output[-4000:]
     assert "No node of the cluster matched" not in output
     assert "ok: [localhost]" in output, output[-4000:]
