@@ -198,6 +198,26 @@ def test_file_system_of_another_cluster_is_refused(lab_aws, aws, tmp_path):
     assert groups_named(aws, f"{cluster}-efs") == []
 
 
+def test_security_group_of_the_same_name_not_the_clusters_is_left_alone(lab_aws, aws, tmp_path):
+    """Ownership before change: a group named <cluster>-efs without the cluster's tag keeps its rules; nothing made."""
+    cluster = cluster_name("group")
+    network = make_network(aws, cluster, "10.65")
+    ec2 = aws["ec2"]
+    theirs = ec2.create_security_group(GroupName=f"{cluster}-efs", Description="theirs", VpcId=network["vpc"])[
+        "GroupId"
+    ]
+    ec2.authorize_security_group_ingress(GroupId=theirs, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049, "IpRanges": [{"CidrIp": "10.65.0.0/16"}]}])  # fmt: skip
+    before = ec2.describe_security_groups(GroupIds=[theirs])["SecurityGroups"][0]
+    run = run_play(tmp_path, play(lab_aws, ("main", role_vars(cluster, network))), expect_rc=2)
+    message = " ".join(" ".join(run.failures).split())
+    assert f"Security group {cluster}-efs ({theirs}) in {network['vpc']} exists with no tag {TAG}." in message, message
+    assert "Nothing was changed." in message
+    after = ec2.describe_security_groups(GroupIds=[theirs])["SecurityGroups"][0]
+    assert after["IpPermissions"] == before["IpPermissions"] and after.get("Tags", []) == before.get("Tags", [])
+    assert not [f for f in file_systems(aws).values() if f["CreationToken"] == f"{cluster}-shared"]
+
+
 BAD_INPUT = [
     ({"efs_cluster_name": "Bad_Name"}, "efs_cluster_name must be 1 to 32 lowercase letters"),
     ({"efs_subnet_ids": []}, "efs_subnet_ids must be a non-empty list"),
