@@ -87,7 +87,7 @@ def start(lab, cluster, check=False, **extra):
 
 def finish(process, rc=0):
     """The run's output, its whitespace (the YAML callback wraps long messages) made single spaces."""
-    out, _ = process.communicate(timeout=300)
+    out, _err = process.communicate(timeout=300)
     assert process.returncode == rc, f"rc={process.returncode}, wanted {rc}:\n{out[-6000:]}"
     return " ".join(out.split())
 

@@ -127,14 +127,14 @@ def test_a_secret_of_the_same_name_not_made_for_the_cluster_is_left_alone(lab_aw
     ]
     before = secretsmanager.describe_secret(SecretId=arn)
 
-    outcome, _ = run(lab_aws, tmp_path, cluster, expect_rc=2, mlflow_auth=False)
+    outcome, _digests = run(lab_aws, tmp_path, cluster, expect_rc=2, mlflow_auth=False)
     text = " ".join(outcome.stdout.split())
     tag = "no tag nixl-efa:cluster" if found == "untagged" else "the tag nixl-efa:cluster=someone-else"
     assert f"Secret {cluster}/vllm/api-key ({arn}) exists with {tag}" in text, outcome.stdout[-3000:]
     assert f"it was not made by nixl_efa.cluster for cluster {cluster}" in text
     assert "theirs-0123456789" not in outcome.stdout
 
-    deleting, _ = run(lab_aws, tmp_path, cluster, state="absent", owner_tags={"nixl-efa:cluster": cluster})
+    deleting, _digests = run(lab_aws, tmp_path, cluster, state="absent", owner_tags={"nixl-efa:cluster": cluster})
     said = " ".join(deleting.stdout.replace("''", "'").split())
     assert f"Secret {cluster}/vllm/api-key has {tag}: not this cluster's, so it was not deleted" in said
     after = secretsmanager.describe_secret(SecretId=arn)

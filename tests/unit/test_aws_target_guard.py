@@ -60,7 +60,7 @@ class Recorder:
     def _serve(self):
         while True:
             try:
-                conn, _ = self.sock.accept()
+                conn, _peer = self.sock.accept()
             except OSError:
                 return
             self.connections += 1
@@ -145,7 +145,7 @@ def test_lab_inventory_without_the_lab_endpoint_is_refused_and_asks_nothing_of_a
 
 @pytest.mark.parametrize("playbook", PLAYBOOKS)
 def test_real_inventory_with_a_loopback_endpoint_is_refused(runs, playbook):
-    results, _ = runs
+    results, _recorder = runs
     rc, output = results[("real", playbook)]
     assert rc == 2, output[-4000:]
     flat = _flat(output)

@@ -315,7 +315,7 @@ def status(*units):
     }
     if tls_check:
         address, cert = tls_check
-        host, _, port = address.rpartition(":")
+        host, _colon, port = address.rpartition(":")
         answer["tls"] = {"served": served_fingerprint(host, port), "file": file_fingerprint(cert)}
     out(answer)
 

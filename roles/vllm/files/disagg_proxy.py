@@ -104,7 +104,7 @@ def authorized(headers, api_key):
     if not api_key:
         return True
     given = headers.get("Authorization") or ""
-    scheme, _, token = given.partition(" ")
+    scheme, _space, token = given.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), api_key.encode())
 
 

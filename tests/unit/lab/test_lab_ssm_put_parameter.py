@@ -64,7 +64,7 @@ def test_concurrent_creates_of_one_name_succeed_once(monkeypatch):
         assert max(overlaps) == 1, "two PutParameter calls were inside moto's check-then-write at once"
         created = [value for outcome, value in outcomes if outcome == "created"]
         assert len(created) == 1, outcomes
-        assert sorted(o for o, _ in outcomes) == ["ParameterAlreadyExists"] * 3 + ["created"]
+        assert sorted(outcome for outcome, _value in outcomes) == ["ParameterAlreadyExists"] * 3 + ["created"]
         ssm = boto3.client("ssm", region_name="us-east-1")
         stored = ssm.get_parameter(Name="/nixl-efa/race/purchase-intent/key")["Parameter"]
         assert stored["Value"] == created[0] and stored["Version"] == 1

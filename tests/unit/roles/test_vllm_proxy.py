@@ -349,14 +349,14 @@ def test_the_proxy_process_takes_the_key_from_its_environment_only():
             except OSError:
                 assert time.monotonic() < deadline, "the proxy did not listen"
                 time.sleep(0.05)
-        refused, _ = call(port, "POST", "/v1/completions", {"prompt": "x"})
-        allowed, _ = call(port, "POST", "/v1/completions", {"prompt": "x"}, {"Authorization": f"Bearer {KEY}"})
+        refused, _body = call(port, "POST", "/v1/completions", {"prompt": "x"})
+        allowed, _body = call(port, "POST", "/v1/completions", {"prompt": "x"}, {"Authorization": f"Bearer {KEY}"})
         assert (refused.status, allowed.status) == (401, 200)
         cmdline = pathlib.Path(f"/proc/{process.pid}/cmdline").read_bytes().decode()
         assert KEY not in cmdline
     finally:
         process.terminate()
-        output, _ = process.communicate(timeout=10)
+        output, _err = process.communicate(timeout=10)
         for upstream in upstreams:
             upstream.shutdown()
             upstream.server_close()

@@ -314,7 +314,7 @@ def test_intent_value_and_the_reservation_written_into_it():
 
 def test_backoff_doubles_from_two_seconds_up_to_thirty():
     delays = cb.backoff_delays()
-    assert [next(delays) for _ in range(7)] == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    assert [next(delays) for _poll in range(7)] == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
 
 
 def test_may_have_bought_message_says_how_to_check_and_clear():

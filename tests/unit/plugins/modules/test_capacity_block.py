@@ -303,7 +303,7 @@ def test_intent_taken_then_bought_then_recorded(ec2, ssm, run_module, both_servi
                 reservation_id_parameter="/nixl-efa/demo-cluster/reservation-id")  # fmt: skip
     result = run_module(module, args)
     assert not result["failed"] and result["changed"] and result["recovered"] is False
-    order = [name for name, _ in both_services]
+    order = [name for name, _service in both_services]
     assert order.index("PutParameter") < order.index("PurchaseCapacityBlock"), order
     taken = ssm.params("PutParameter")[0]
     assert taken["Overwrite"] is False

@@ -55,8 +55,19 @@ def test_the_value_found_is_quoted_as_it_is_never_renamed():
         assert ip.input_problems([{"that": False, "msg": "x", "got": got}]) == [f"x (got {shown})."]
 
 
-@pytest.mark.parametrize(("that", "holds"), [(True, True), ("True", True), (" yes ", True), (1, True), (False, False),
-                                              ("False", False), ("", False), (0, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("that", "holds"),
+    [
+        (True, True),
+        ("True", True),
+        (" yes ", True),
+        (1, True),
+        (False, False),
+        ("False", False),
+        ("", False),
+        (0, False),
+    ],
+)
 def test_that_is_a_boolean_or_its_text(that, holds):
     assert ip.input_problems([{"that": that, "msg": "m"}]) == ([] if holds else ["m."])
 
