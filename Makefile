@@ -120,17 +120,16 @@ molecule: setup
 
 # make test runs its gates in two lanes side by side, each gate's wall time printed as it ends
 # ("== [lane] make <gate> (CORE=...): N s"), every line of a lane prefixed with its name:
-#   checks   lint, docs, sanity, unit on the default pair, then lint, sanity, unit on the newest:
-#            CPU only, no container, no lab on a fixed port;
-#   systems  molecule, e2e, release-test on the default pair, then integration and release-test on the
-#            newest: node containers, labs and their waits, one at a time (molecule's and the demo's
-#            nodes would share 127.0.1.x).
+#   checks   lint, docs, sanity, unit on the default pair, then lint, sanity, unit and integration on
+#            the newest: no container (integration's labs are on free ports and start no node);
+#   systems  molecule, e2e, release-test on the default pair, then release-test on the newest: node
+#            containers, one at a time (molecule's and the demo's nodes would share 127.0.1.x).
 # Both virtual environments are set up first, one after the other. A lane stops at its first failed
 # gate; make test fails when either lane does.
 CHECKS_DEFAULT := lint docs sanity unit
-CHECKS_NEWEST := lint sanity unit
+CHECKS_NEWEST := lint sanity unit integration
 SYSTEMS_DEFAULT := molecule e2e release-test
-SYSTEMS_NEWEST := integration release-test
+SYSTEMS_NEWEST := release-test
 # $(call lane,<name>,<default-core gates>,<newest-core gates>)
 define lane
 	@set -o pipefail; { \
