@@ -27,13 +27,16 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def lab_aws(tmp_path_factory):
-    """URL of a fresh local AWS, stopped at the end of the session."""
+@contextlib.contextmanager
+def running_lab(directory, **extra_env):
+    """URL of a fresh local AWS on a free loopback port, its log in `directory`, stopped on exit.
+
+    `extra_env` switches lab behaviours on for this lab only (LAB_CAPACITY_DESCRIBE_DELAY, ...).
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("lab") / "moto.log"
-    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+    log = directory / "moto.log"
+    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", **extra_env)
     with open(log, "w") as out:
         server = subprocess.Popen(
             [sys.executable, str(ROOT / "tests" / "lab" / "moto_lab.py"), "-H", "127.0.0.1", "-p", str(port)],
@@ -53,6 +56,13 @@ def lab_aws(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def lab_aws(tmp_path_factory):
+    """URL of a fresh local AWS, stopped at the end of the session."""
+    with running_lab(tmp_path_factory.mktemp("lab")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -106,7 +116,7 @@ def lab_environ(url):
     """How users reach the lab: botocore honours AWS_ENDPOINT_URL for every client."""
     environ = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), AWS_ENDPOINT_URL=url)
     environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", ANSIBLE_FORCE_COLOR="0")
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
         environ.pop(name, None)
     return environ
 

@@ -17,10 +17,8 @@ Every count is made with boto3 after the delay has passed.
 """
 
 import json
-import os
 import pathlib
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +26,9 @@ import urllib.request
 
 import boto3
 import pytest
+
+from .conftest import lab_environ
+from .conftest import running_lab
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
@@ -40,32 +41,12 @@ BUY = {"action": "purchase", "cluster_capacity_block_purchase": True, "cluster_c
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """URL of a lab with eventual consistency and the crash cluster's unclear purchase switched on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("race-lab") / "moto.log"
-    env = dict(os.environ, LAB_CAPACITY_DESCRIBE_DELAY=str(DESCRIBE_DELAY),
-               LAB_CAPACITY_UNCLEAR_PURCHASE_TAG=f"nixl-efa:cluster={CRASH}")  # fmt: skip
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "lab" / "moto_lab.py"), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=2)  # noqa: S310 (loopback only)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the lab AWS did not start: {log.read_text()}")
-                time.sleep(0.2)
+    with running_lab(
+        tmp_path_factory.mktemp("race-lab"),
+        LAB_CAPACITY_DESCRIBE_DELAY=str(DESCRIBE_DELAY),
+        LAB_CAPACITY_UNCLEAR_PURCHASE_TAG=f"nixl-efa:cluster={CRASH}",
+    ) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +57,7 @@ def aws(lab):
 
 def start(lab, cluster, check=False, **extra):
     """ansible-playbook playbooks/capacity_block.yml on the lab inventory, started, not awaited."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), AWS_ENDPOINT_URL=lab,
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", ANSIBLE_FORCE_COLOR="0")  # fmt: skip
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        env.pop(name, None)
+    env = lab_environ(lab)
     command = [str(BIN / "ansible-playbook"), "-i", str(ROOT / "inventories" / "lab"), "playbooks/capacity_block.yml",
                "-e", json.dumps(dict(BUY, cluster_name=cluster, **extra))] + (["--check"] if check else [])  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
