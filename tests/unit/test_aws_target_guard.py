@@ -14,7 +14,6 @@ No AWS and no network: the runs are concurrent (four at a time) to keep the wall
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import re
 import socket
 import subprocess
@@ -23,6 +22,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playbook_env import playbook_environ
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -71,19 +71,12 @@ class Recorder:
 
 
 def _environ(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "AWS_")) and "PROXY" not in k.upper()}
-    env.update(
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        # Credentials as a real user's shell holds them (not the lab's): the guard must stop the run anyway.
-        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
-        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_MAX_ATTEMPTS="1",
-        NO_PROXY="",
-    )
-    env.update(extra)
-    return env
+    # Credentials as a real user's shell holds them (not the lab's): the guard must stop the run anyway.
+    real = {
+        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    }
+    return playbook_environ(**{**real, **extra})
 
 
 def _run(playbook, inventory, env):

@@ -11,7 +11,6 @@ sends every AWS client through a proxy on a closed port of 127.0.0.1.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from playbook_env import playbook_environ
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -43,26 +43,11 @@ MESSAGE = (
 
 
 def _environ(**extra):
-    """This checkout's ansible.cfg and nothing else of Ansible's from the caller; AWS on a closed loopback port."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "AWS_")) and "PROXY" not in k.upper()}
-    env.update(
-        ANSIBLE_CONFIG=str(CONFIG),
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_NOCOLOR="1",
-        # Should an inventory reach for AWS after all, it gets a refused connection on loopback, not the network:
-        # through a proxy on a closed port (an AWS_ENDPOINT_URL on loopback would be refused by the playbooks' guard
-        # as the lab's exports left in the shell of a real inventory).
-        HTTPS_PROXY="http://127.0.0.1:9",
-        HTTP_PROXY="http://127.0.0.1:9",
-        NO_PROXY="",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_MAX_ATTEMPTS="1",
-        AWS_RETRY_MODE="standard",
-    )
-    env.update(extra)
-    return env
+    """No AWS: should an inventory reach for AWS after all, it gets a refused connection on loopback, not the
+    network, through a proxy on a closed port (an AWS_ENDPOINT_URL on loopback would be refused by the
+    playbooks' guard as the lab's exports left in the shell of a real inventory)."""
+    proxy = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    return playbook_environ(**proxy, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", **extra)
 
 
 def _run(args, env):
