@@ -60,7 +60,7 @@ PYTHON_312 ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1
 	&& { command -v $$p; break; }; done)
 
 .PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down bench demo demo-down e2e
-.PHONY: release-test release test-newest test-default-core test-checks test-systems
+.PHONY: release-test release test-newest test-default-core integration-1 integration-2 integration-3
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -95,6 +95,16 @@ unit: setup
 integration: setup
 	pytest tests/integration
 
+# make test runs the integration suite in three parts of similar length (make integration-<n>), each
+# with a lab of its own; together they are the whole suite (tests/unit/test_makefile_gates.py checks).
+INTEGRATION_1 := test_provision.py
+INTEGRATION_2 := test_code_server.py test_ray_storage.py test_service_credentials.py test_capacity_purchase_race.py \
+	test_capacity_script_cli.py
+INTEGRATION_3 := test_audit.py test_iam_s3.py test_instances.py test_efs.py test_ownership.py test_modules_on_lab.py \
+	test_lab.py test_lab_reachability.py test_module_defaults.py
+integration-1 integration-2 integration-3: setup
+	pytest $(addprefix tests/integration/,$(INTEGRATION_$(subst integration-,,$@)))
+
 docs: setup
 	@for m in $(MODULES); do \
 		ansible-doc nixl_efa.cluster.$$m >/dev/null || { echo "ansible-doc failed for $$m"; exit 1; }; \
@@ -118,46 +128,26 @@ molecule: setup
 	tools/node_image.sh
 	molecule test --all
 
-# make test runs its gates in two lanes side by side, each gate's wall time printed as it ends
-# ("== [lane] make <gate> (CORE=...): N s"), every line of a lane prefixed with its name:
-#   checks   lint, docs, sanity, unit on the default pair, then lint, sanity, unit and integration on
-#            the newest: no container (integration's labs are on free ports and start no node);
-#   systems  molecule, e2e, release-test on the default pair, then release-test on the newest: node
-#            containers, one at a time (molecule's and the demo's nodes would share 127.0.1.x).
-# Both virtual environments are set up first, one after the other. A lane stops at its first failed
-# gate; make test fails when either lane does.
-CHECKS_DEFAULT := lint docs sanity unit
-CHECKS_NEWEST := lint sanity unit integration
-SYSTEMS_DEFAULT := molecule e2e release-test
-SYSTEMS_NEWEST := release-test
-# $(call lane,<name>,<default-core gates>,<newest-core gates>)
-define lane
-	@set -o pipefail; { \
-		for gate in $(2); do start=$$(date +%s); $(MAKE) --no-print-directory $$gate || exit 1; \
-			echo "== [$(1)] make $$gate (CORE=$(CORE)): $$(( $$(date +%s) - start )) s"; done; \
-		for gate in $(3); do start=$$(date +%s); $(MAKE) --no-print-directory $$gate CORE=$(NEWEST_CORE) || exit 1; \
-			echo "== [$(1)] make $$gate (CORE=$(NEWEST_CORE)): $$(( $$(date +%s) - start )) s"; done; \
-	} 2>&1 | sed -u 's/^/[$(1)] /'
-endef
-
+# make test sets up both virtual environments, then runs every gate on two workers
+# (tools/test_pool.py): the gates that start node containers (molecule, e2e, release-test; their
+# nodes share loopback addresses 127.0.1.x) one after the other on the "systems" worker, and every
+# other gate (integration in three parts, sanity, lint, unit, docs) from a shared pool, longest
+# first, on the "checks" worker and on the systems worker once its chain is done. Each gate's
+# lines are prefixed with its worker and gate, its wall time printed as it ends
+# ("== [checks] make unit (CORE=2.21): N s"), a summary at the end. After a failed gate no new
+# gate starts; make test fails when any gate did.
 test: test-default-core
 	$(MAKE) --no-print-directory setup
 	$(MAKE) --no-print-directory setup CORE=$(NEWEST_CORE)
-	@start=$$(date +%s); $(MAKE) --no-print-directory -j2 test-checks test-systems; rc=$$?; \
+	@start=$$(date +%s); $(BIN)/python tools/test_pool.py --default-core $(CORE) --newest-core $(NEWEST_CORE); rc=$$?; \
 		echo "== make test: $$(( $$(date +%s) - start )) s after set-up, exit $$rc"; exit $$rc
-
-test-checks:
-	$(call lane,checks,$(CHECKS_DEFAULT),$(CHECKS_NEWEST))
-
-test-systems:
-	$(call lane,systems,$(SYSTEMS_DEFAULT),$(SYSTEMS_NEWEST))
 
 test-default-core:
 	@test "$(CORE)" = 2.19 || { echo "make test runs both pairs itself: run it without CORE= (make <gate> CORE=$(CORE) runs one gate)"; exit 1; }
 
 # The newest pair alone: the same gates but docs, molecule and e2e (those stay on the default pair).
 test-newest:
-	$(MAKE) --no-print-directory $(CHECKS_NEWEST) $(SYSTEMS_NEWEST) CORE=$(NEWEST_CORE)
+	$(MAKE) --no-print-directory lint sanity unit integration release-test CORE=$(NEWEST_CORE)
 
 # tests/release: the tarball built, installed offline and reused from tests/consumer (its own lab AWS and a node
 # container, consumer-node-0), argument-spec failures, a fragment per change, make release on a throw-away clone.
