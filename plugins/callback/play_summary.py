@@ -15,8 +15,10 @@ description:
     and, per host, how many tasks ran something on that host and the seconds they took.
   - A remote task is a task run on a host other than the controller, not delegated to it, and
     not an action that only runs on the controller (set_fact, debug, assert, ...). Over
-    M(amazon.aws.aws_ssm) each is a round trip through Session Manager; a loop counts once per item
-    and every C(until) retry once more.
+    M(amazon.aws.aws_ssm) each module run is a round trip through Session Manager; a loop counts once
+    per item, every C(until) retry once more, copy, template and unarchive twice (a stat of the
+    destination, then the copy or file module), and an C(async) task polled by Ansible once more per
+    poll and once for the cleanup of its job.
   - Per-play counts make "a second run changes nothing" checkable play by play, for example
     provisioning and configuration separately within C(site.yml).
   - Optionally writes the same figures as JSON, for benchmarks and tests.
@@ -49,6 +51,7 @@ import time
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import PlaySummary
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import async_invocations
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import is_remote
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import render_table
 
@@ -65,6 +68,7 @@ class CallbackModule(CallbackBase):
         self.started = {}
         self.items = {}
         self.retries = {}
+        self.polls = {}
 
     def v2_playbook_on_play_start(self, play):
         self.summary.start_play(play.get_name().strip(), time.monotonic())
@@ -82,6 +86,10 @@ class CallbackModule(CallbackBase):
         if delegated is None and task.delegate_to:
             delegated = task.delegate_to
         connection = getattr(task, "connection", None)
+        polls = self.polls.pop((host, result._result.get("ansible_job_id")), 0)
+        async_calls = 0
+        if getattr(task, "async_val", 0) and getattr(task, "poll", 0):
+            async_calls = async_invocations(polls, bool(result._result.get("finished")))
         self.summary.result(
             host,
             status,
@@ -90,6 +98,7 @@ class CallbackModule(CallbackBase):
             ended=now,
             items=self.items.pop(key, 0),
             retries=self.retries.pop(key, 0),
+            async_calls=async_calls,
             role=task._role.get_name(include_role_fqcn=False) if task._role else "",
             task=(task.name or task.action).strip(),
             action=task.action,
@@ -103,6 +112,11 @@ class CallbackModule(CallbackBase):
     def v2_runner_retry(self, result):
         key = (result._host.get_name(), result._task._uuid)
         self.retries[key] = self.retries.get(key, 0) + 1
+
+    def v2_runner_on_async_poll(self, result):
+        # Polls come from an async_status task of their own: matched to the task by the job id.
+        key = (result._host.get_name(), result._result.get("ansible_job_id"))
+        self.polls[key] = self.polls.get(key, 0) + 1
 
     def v2_runner_item_on_ok(self, result):
         self._item(result)

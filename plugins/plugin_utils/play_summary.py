@@ -10,7 +10,10 @@ task run on a host other than the controller that executes something there: not 
 the controller and not one of the actions that only run on the controller (such as set_fact
 or debug). Every such invocation over amazon.aws.aws_ssm is a round trip through Session
 Manager, which is what the performance goal counts; a loop counts once per item and every
-`until` retry once more.
+`until` retry once more. A file task runs two modules per invocation (copy and template: a stat of
+the destination, then the copy or, when nothing changed, the file module for its attributes;
+unarchive: a stat, then unarchive); an `async` task polled by Ansible runs the module once, then
+async_status once per poll and once more to clean up.
 """
 
 from __future__ import annotations
@@ -36,8 +39,22 @@ CONTROLLER_ACTIONS = frozenset(
     )
     for name in (short, "ansible.builtin." + short, "ansible.legacy." + short)
 )
+# Modules a file action runs on the node per invocation (the action plugins of ansible-core:
+# copy and template stat the destination first; unarchive stats it too).
+MODULES_PER_INVOCATION = {
+    name: count
+    for short, count in (("copy", 2), ("template", 2), ("unarchive", 2))
+    for name in (short, "ansible.builtin." + short, "ansible.legacy." + short)
+}
 CONTROLLER_HOSTS = frozenset(("localhost", "127.0.0.1", "::1"))
 STATUSES = ("ok", "changed", "failed", "skipped", "unreachable")
+
+
+def async_invocations(polls, finished):
+    """Module runs of an async task polled by Ansible, beyond its launch: `polls` reported polls (the
+    v2_runner_on_async_poll callbacks, which leave out the last poll, the one that saw the job end),
+    then, when it finished, that last poll and async_status's cleanup."""
+    return polls + (2 if finished else 0)
 
 
 def is_remote(host, action, delegated_to=None, connection=None):
@@ -69,12 +86,16 @@ class PlaySummary:
             hosts[host].update(remote_tasks=0, remote_seconds=0.0)
         return hosts[host]
 
-    def result(self, host, status, *, remote, seconds, ended, items=0, retries=0, role="", task="", action=""):
-        """One task result on one host: a loop's final result once, with how many items and retries it ran."""
+    def result(
+        self, host, status, *, remote, seconds, ended, items=0, retries=0, async_calls=0, role="", task="", action=""
+    ):
+        """One task result on one host: a loop's final result once, with how many items and retries it ran
+        and the module runs of its async polling (async_invocations)."""
         counts = self._host(host)
         counts[status] += 1
         ran = remote and status != "skipped"
-        invocations = max(items, 1) + retries if ran else 0
+        per_invocation = MODULES_PER_INVOCATION.get(action, 1)
+        invocations = (max(items, 1) + retries) * per_invocation + async_calls if ran else 0
         if ran:
             counts["remote_tasks"] += invocations
             counts["remote_seconds"] += max(seconds, 0.0)

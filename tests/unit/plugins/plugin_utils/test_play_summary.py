@@ -4,6 +4,7 @@
 import pytest
 
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import PlaySummary
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import async_invocations
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import host_totals
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import is_remote
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.play_summary import render_table
@@ -115,3 +116,24 @@ def test_host_totals_add_up_the_plays_with_items_and_retries():
     assert hosts["a"]["seconds_per_remote_task"] == 1.5 and hosts["a"]["changed"] == 1 and hosts["a"]["ok"] == 2
     assert hosts["b"]["remote_tasks"] == 0 and hosts["b"]["skipped"] == 1
     assert hosts["b"]["seconds_per_remote_task"] is None
+
+
+def test_file_tasks_count_their_stat_and_async_tasks_their_polls_and_cleanup():
+    summary = PlaySummary()
+    summary.start_play("files", 0.0)
+    common = dict(remote=True, seconds=1.0, ended=2.0)
+    summary.result("node-0", "ok", action="ansible.builtin.template", **common)  # stat + file
+    summary.result("node-0", "changed", action="ansible.builtin.copy", items=3, **common)  # 3 x (stat + copy)
+    summary.result("node-0", "ok", action="ansible.builtin.copy", retries=1, **common)  # 2 tries x 2
+    summary.result("node-0", "skipped", action="ansible.builtin.copy", **common)  # did not run
+    # async with poll: the launch, 4 reported polls, the last poll and the cleanup
+    calls = async_invocations(4, finished=True)
+    summary.result("node-0", "changed", action="ansible.builtin.command", async_calls=calls, **common)
+    # timed out: the launch and every poll, all reported, no cleanup
+    timed_out = async_invocations(5, finished=False)
+    summary.result("node-0", "failed", action="ansible.builtin.command", async_calls=timed_out, **common)
+    hosts = summary.as_dict()["plays"][0]["hosts"]
+    assert hosts["node-0"]["remote_tasks"] == 2 + 6 + 4 + 0 + (1 + 6) + (1 + 5)
+    rows = [row["invocations"] for row in summary.as_dict()["tasks"]]
+    assert rows == [2, 6, 4, 0, 7, 6]
+    assert async_invocations(0, finished=True) == 2
