@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 """Run `make test`'s gates on two workers, so that neither waits while the other still has work.
 
-    tools/test_pool.py --default-core 2.19 --newest-core 2.21
+    python tools/test_pool.py --default-core 2.19 --newest-core 2.21
 
 The gates are `make <gate> CORE=<core>` runs. Those that start node containers (molecule, e2e,
 release-test: their nodes share loopback addresses 127.0.1.x) form one chain and run one after the
@@ -113,7 +112,7 @@ def systems_worker(pool, chain):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description="Run make test's gates on two workers.")
     parser.add_argument("--default-core", required=True)
     parser.add_argument("--newest-core", required=True)
     parser.add_argument("--make", default=os.environ.get("MAKE", "make"))
