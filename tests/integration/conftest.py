@@ -168,7 +168,7 @@ def _plain(value):
     return value
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def lab_throttle(lab_aws):
     """Context manager: answer `share` of the lab's calls with throttling errors, then stop."""
 
