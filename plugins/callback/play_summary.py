@@ -86,9 +86,9 @@ class CallbackModule(CallbackBase):
         if delegated is None and task.delegate_to:
             delegated = task.delegate_to
         connection = getattr(task, "connection", None)
-        polls = self.polls.pop((host, result._result.get("ansible_job_id")), 0)
         async_calls = 0
         if getattr(task, "async_val", 0) and getattr(task, "poll", 0):
+            polls = self.polls.pop((host, result._result.get("ansible_job_id")), 0)
             async_calls = async_invocations(polls, bool(result._result.get("finished")))
         self.summary.result(
             host,
