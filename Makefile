@@ -21,7 +21,8 @@
 #   make demo     the whole product on the lab: site.yml over amazon.aws.aws_ssm to Debian 12 containers standing in for EC2
 #   make demo-down  teardown.yml on the lab, then the lab itself (its node containers and its local AWS)
 #   make lab-up   the lab's local AWS (moto + tests/lab stand-ins) in the background on 127.0.0.1:$LAB_PORT (5055);
-#                 LAB_NODE_IMAGE=<image> makes every instance a container of that image (make demo sets it)
+#                 LAB_NODE_IMAGE=<image> makes every instance a container of that image (make demo sets it),
+#                 LAB_WHEELHOUSE=<dir> mounts that wheelhouse into each (tools/wheelhouse.py; make demo sets it)
 #   make lab-down stop it (and remove its node containers)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -123,10 +124,12 @@ docs: setup
 variables-doc: setup
 	$(BIN)/python tools/variables_doc.py
 
+# NIXL_EFA_WHEELHOUSE: the wheels vLLM on the CPU needs (tools/wheelhouse.py, downloaded once per
+# machine), mounted read-only into the default scenario's nodes.
 molecule: setup
 	tools/docker_engine.sh
 	tools/node_image.sh
-	molecule test --all
+	NIXL_EFA_WHEELHOUSE=$$($(BIN)/python tools/wheelhouse.py) && export NIXL_EFA_WHEELHOUSE && molecule test --all
 
 # make test sets up both virtual environments, then runs every gate on two workers
 # (tools/test_pool.py): the gates that start node containers (molecule, e2e, release-test; their
@@ -199,7 +202,7 @@ lab-up: setup
 	elif $(LAB_ANSWERS); then \
 		echo "Something else already answers on $(LAB_URL); choose another LAB_PORT"; exit 1; \
 	else \
-		MOTO_IAM_LOAD_MANAGED_POLICIES=true LAB_NODE_IMAGE=$(LAB_NODE_IMAGE) LAB_NAME=$(LAB_PORT) nohup $(BIN)/python tests/lab/moto_lab.py -H 127.0.0.1 -p $(LAB_PORT) \
+		MOTO_IAM_LOAD_MANAGED_POLICIES=true LAB_NODE_IMAGE=$(LAB_NODE_IMAGE) LAB_WHEELHOUSE=$(LAB_WHEELHOUSE) LAB_NAME=$(LAB_PORT) nohup $(BIN)/python tests/lab/moto_lab.py -H 127.0.0.1 -p $(LAB_PORT) \
 			>$(LAB_LOG) 2>&1 </dev/null & pid=$$!; echo $$pid >$(LAB_PID); \
 		deadline=$$(( $$(date +%s) + $(LAB_WAIT) )); \
 		until $(LAB_ANSWERS); do \
@@ -234,7 +237,7 @@ DEMO_ARGS ?=
 
 demo: setup
 	tools/docker_engine.sh
-	$(MAKE) --no-print-directory lab-up LAB_NODE_IMAGE=$$(tools/node_image.sh)
+	$(MAKE) --no-print-directory lab-up LAB_NODE_IMAGE=$$(tools/node_image.sh) LAB_WHEELHOUSE=$$($(BIN)/python tools/wheelhouse.py)
 	$(LAB_ENV) ansible-playbook -i inventories/lab playbooks/site.yml $(DEMO_ARGS)
 	@echo "Next: $(LAB_ENV) ansible-playbook -i inventories/lab verify_efa.yml   (make demo-down removes it all)"
 

@@ -22,7 +22,7 @@ up)
             docker rm -f "$name" >/dev/null 2>&1 || true
             docker run -d --name "$name" --hostname "$name" \
                 --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
-                --tmpfs /run --tmpfs /run/lock --cgroupns host \
+                --tmpfs /run --tmpfs /run/lock --shm-size 2g --cgroupns host \
                 -v /sys/fs/cgroup:/sys/fs/cgroup:rw --network host \
                 "$image" /lib/systemd/systemd >/dev/null
         fi

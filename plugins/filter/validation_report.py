@@ -183,10 +183,13 @@ HINTS = {
         "Read the error in the details; try the REST API by hand: curl {url}/api/2.0/mlflow/experiments/search.",
     ),
     "vllm": (
-        "A vLLM endpoint did not answer as it should: the prefill or decode service is down or still loading the "
-        "model, or the proxy cannot reach them (the vLLM port not open inside the VPC).",
-        "systemctl status and journalctl of the vLLM services on the nodes; the security group must allow the "
-        "vLLM port from the VPC.",
+        "A vLLM endpoint did not answer as it should (a service down or still loading the model, or the proxy "
+        "cannot reach them), or decode did not pull the prompt's KV blocks from prefill through NIXL (a failed "
+        "transfer recomputed under kv_load_failure_policy recompute, a handshake that timed out, a prompt shorter "
+        "than a KV block), or its text differs from the single server's.",
+        "journalctl -u 'nixl-efa-vllm-*' on the nodes ('Finished recving KV transfer' on decode, 'NIXL' errors); "
+        "curl the decode server's /metrics for vllm:nixl_*; the security group must allow the vLLM and side-channel "
+        "ports inside the VPC.",
     ),
 }
 
@@ -578,9 +581,14 @@ def _plan_vllm(data, nodes):
     if not serving:
         node, fact = facts[0]
         return _skipped(f"vLLM is not serving ({node['name']}: {_why(fact.get('reason'), 'no reason given')})")
-    plan = {"status": "run", "reason": "", "runner": nodes[0]["name"], "nodes": [nodes[0]["name"]]}
-    for key in ("prefill_url", "decode_url", "proxy_url", "model"):
+    # The single (plain) server is a unit on a prefill host: that host runs the check, to start and stop it.
+    single = next(((n, f) for n, f in facts if f.get("serving") and f.get("single_unit")), None)
+    runner = single[0]["name"] if single else nodes[0]["name"]
+    plan = {"status": "run", "reason": "", "runner": runner, "nodes": [runner]}
+    for key in ("prefill_url", "decode_url", "proxy_url", "model", "release"):
         plan[key] = next((f[key] for f in serving if f.get(key)), "")
+    plan["single_url"] = single[1]["single_url"] if single else ""
+    plan["single_unit"] = single[1]["single_unit"] if single else ""
     return plan
 
 
@@ -991,31 +999,57 @@ def mlflow_check(plan, results, settings):
     )
 
 
+def vllm_figures(answer):
+    """The figures of the vLLM check: the disaggregated completion's, NIXL's and the single server's."""
+    completion = _dict(answer.get("completion"))
+    figures = {}
+    for key, name in (
+        ("seconds", "completion_seconds"),
+        ("completion_tokens", "completion_tokens"),
+        ("prompt_tokens", "prompt_tokens"),
+        ("ttft_seconds", "ttft_seconds"),
+        ("tokens_per_second", "tokens_per_second"),
+    ):
+        if completion.get(key) is not None:
+            figures[name] = completion[key]
+    nixl = _dict(answer.get("nixl"))
+    for key in ("transfers", "bytes", "failed"):
+        if nixl.get(key) is not None:
+            figures["nixl_" + key] = int(nixl[key])
+    single = _dict(_dict(answer.get("single")).get("completion"))
+    for key in ("ttft_seconds", "tokens_per_second"):
+        if single.get(key) is not None:
+            figures["single_" + key] = single[key]
+    if completion.get("text") is not None and single.get("text") is not None:
+        figures["text_matches_single"] = completion["text"] == single["text"]
+    return figures
+
+
 def vllm_check(plan, results, settings):
-    title = "vLLM health (prefill, decode) and one completion through the proxy"
+    title = "vLLM prefill -> NIXL -> decode: one completion through the proxy, KV pulled by decode"
     if plan.get("status") != "run":
         return planned_check("vllm.serving", title, plan)
     reg = _dict(results.get("check"))
     answer = json_line(reg.get("stdout")) or {}
-    details = dict(answer, runner=plan["runner"], model=plan.get("model"))
-    completion = _dict(answer.get("completion"))
-    figures = {k: completion[k] for k in ("seconds", "completion_tokens") if completion.get(k) is not None}
-    figures = {("completion_" + k if k == "seconds" else k): v for k, v in figures.items()}
+    details = dict(answer, runner=plan["runner"], model=plan.get("model"), release=plan.get("release"))
+    figures = vllm_figures(answer)
     if answer.get("ok"):
-        text = completion.get("text", "")[:60]
-        reason = f"prefill and decode healthy; completion in {completion.get('seconds') or 0:.2f} s: {text!r}"
-        return make_check(
-            "vllm.serving", title, "passed", reason, nodes=plan["nodes"], figures=figures, details=details
+        parts = [f"TTFT {figures.get('ttft_seconds', 0):.3f} s, {figures.get('tokens_per_second') or 0} tokens/s"]
+        parts.append(
+            f"decode pulled {figures.get('nixl_bytes', 0)} bytes in {figures.get('nixl_transfers', 0)} NIXL transfer(s)"
         )
-    problems = [
-        f"{name} /health: {h.get('error') or 'HTTP ' + str(h.get('status'))}"
-        for name, h in sorted(_dict(answer.get("health")).items())
-        if not h.get("ok")
-    ]
-    if completion and not completion.get("ok"):
-        problems.append(f"completion: {completion.get('error') or 'HTTP ' + str(completion.get('status'))}")
+        if "text_matches_single" in figures:
+            parts.append(
+                f"same greedy text as the single server (TTFT {figures.get('single_ttft_seconds', 0):.3f} s, "
+                f"{figures.get('single_tokens_per_second') or 0} tokens/s)"
+            )
+        else:
+            parts.append("no single server to compare with (validation_vllm_single, or a GPU node with one GPU)")
+        return make_check(
+            "vllm.serving", title, "passed", "; ".join(parts), nodes=plan["nodes"], figures=figures, details=details
+        )
     reason = (
-        "; ".join(problems)
+        "; ".join(answer.get("problems") or [])
         or answer.get("error")
         or " ".join(_tail(reg.get("stderr") or reg.get("msg"), 2))
         or "no answer"
@@ -1234,7 +1268,13 @@ def _figures_md(report):
         )
     vllm = by_id.get("vllm.serving")
     if vllm and vllm["figures"].get("completion_seconds") is not None:
-        figures.append(f"- vLLM completion through the proxy: {vllm['figures']['completion_seconds']} s")
+        f = vllm["figures"]
+        line = f"- vLLM completion through the proxy: {f['completion_seconds']} s"
+        if f.get("ttft_seconds") is not None:
+            line += f", TTFT {f['ttft_seconds']} s, {f.get('tokens_per_second')} tokens/s"
+        if f.get("single_ttft_seconds") is not None:
+            line += f" (single server: TTFT {f['single_ttft_seconds']} s, {f.get('single_tokens_per_second')} tokens/s)"
+        figures.append(line)
     if figures:
         lines += ["", "## Figures", ""] + figures
     return lines

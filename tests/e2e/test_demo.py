@@ -141,7 +141,12 @@ def test_first_demo_provisions_configures_and_validates_over_ssm(demo):
     status = {(c["id"], c["node"]): c["status"] for c in report["checks"]}
     assert report["summary"]["status"] == "passed", report["summary"]
     passed = {check for (check, _node), state in status.items() if state == "passed"}
-    assert {"fabric.pingpong", "nixl.transfer", "mlflow.write_read", "mlflow.report"} <= passed, status
+    assert {"fabric.pingpong", "nixl.transfer", "mlflow.write_read", "mlflow.report", "vllm.serving"} <= passed, status
+    # vLLM on the CPU: decode pulled the prompt's KV blocks from prefill through NIXL, and the single
+    # server wrote the same greedy text.
+    vllm = next(c for c in report["checks"] if c["id"] == "vllm.serving")
+    assert vllm["figures"]["nixl_transfers"] >= 1 and vllm["figures"]["nixl_bytes"] > 0, vllm
+    assert vllm["figures"]["nixl_failed"] == 0 and vllm["figures"]["text_matches_single"], vllm
     assert status[("nccl.all_reduce", None)] == "skipped"
     assert all(c["reason"] for c in report["checks"] if c["status"] == "skipped")
     # What site.yml's last play prints: the report and how to open MLflow.

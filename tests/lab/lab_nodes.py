@@ -9,6 +9,9 @@ instances are records only, as in plain moto. With it:
   nixl-efa.lab.instance-id), host
   networking (the nodes talk over their own loopback addresses, never moto's invented 10.x
   addresses), systemd as PID 1, without --privileged: the same recipe as tools/lab_nodes.sh.
+- With LAB_WHEELHOUSE (a directory made by tools/wheelhouse.py), every container mounts it read-only
+  at WHEELHOUSE_MOUNT: the wheels vLLM on the CPU needs, downloaded once on this machine instead of
+  once per node (inventories/lab sets vllm_wheelhouse to that path).
 - StopInstances stops the container, StartInstances starts it again, TerminateInstances removes it.
 - online(instance_id) says whether the container's systemd is up (running or degraded): lab_ssm
   reports a node Online only then, as the SSM agent registers only once the machine has booted.
@@ -33,6 +36,10 @@ RUN_OPTIONS = (
     "/run",
     "--tmpfs",
     "/run/lock",
+    # /dev/shm as a machine has it (tmpfs, on EC2 half the memory), not Docker's 64 MB: vLLM's engine
+    # allocates its shared-memory queues there (160 MB on the CPU).
+    "--shm-size",
+    "2g",
     "--cgroupns",
     "host",
     "-v",
@@ -40,6 +47,8 @@ RUN_OPTIONS = (
     "--network",
     "host",
 )
+# Where the nodes see the wheelhouse (inventories/lab/group_vars/nixl_efa_nodes/lab.yml: vllm_wheelhouse).
+WHEELHOUSE_MOUNT = "/var/cache/nixl-efa/wheelhouse"
 _ORIGINALS = {}
 _online = set()
 _lock = threading.Lock()
@@ -56,6 +65,12 @@ def image():
 
 def lab_name():
     return os.environ.get("LAB_NAME") or "lab"
+
+
+def wheelhouse_options():
+    """docker run options that mount LAB_WHEELHOUSE read-only at WHEELHOUSE_MOUNT (none without it)."""
+    wheelhouse = os.environ.get("LAB_WHEELHOUSE")
+    return ["-v", f"{os.path.abspath(wheelhouse)}:{WHEELHOUSE_MOUNT}:ro"] if wheelhouse else []
 
 
 def container_name(instance_id):
@@ -85,6 +100,7 @@ def start(instance):
         "--label",
         f"{LABEL}.instance-id={instance.id}",
         *RUN_OPTIONS,
+        *wheelhouse_options(),
         image(),
         "/lib/systemd/systemd",
     )

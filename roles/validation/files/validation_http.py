@@ -10,7 +10,12 @@ Python 3.8 and later; no MLflow client on the nodes). Commands, each printing on
   deadline passes, then compare the values.
 - mlflow-log: log a batch of params, metrics and tags into an existing run (split to the REST
   API's per-request limits) and set its final status.
-- vllm: GET /health of the prefill and decode servers, and one completion through the proxy.
+- vllm: GET /health of the prefill and decode servers; one streamed completion through the proxy
+  (time to first token) of a prompt no server has seen, with decode's NIXL counters and
+  inter-token latency (tokens per second) read from its /metrics before and after: it passes
+  only when decode pulled the prompt's KV blocks from prefill and counted no failed transfer;
+  then, with --single-unit, the same completion from the single (plain) server, started and
+  stopped around it, whose greedy text must match.
 
 Transient failures (connection refused, timeouts, HTTP 5xx) are retried with a short backoff until
 --timeout seconds have passed; there are no fixed sleeps.
@@ -29,6 +34,7 @@ import math
 import os
 import secrets
 import socket
+import subprocess
 import sys
 import time
 import urllib.error
@@ -61,7 +67,11 @@ class Client:
         self.attempts = 0
         self.authorization = authorization
 
-    def request(self, method, url, payload=None, retry_statuses=(500, 502, 503, 504), authorize=True):
+    def remaining(self):
+        return max(self.deadline - time.monotonic(), 0.0)
+
+    def request(self, method, url, payload=None, retry_statuses=(500, 502, 503, 504), authorize=True, raw=False):
+        """(status, JSON body), or (status, text) with raw."""
         data = None if payload is None else json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if authorize and self.authorization:
@@ -73,6 +83,8 @@ class Client:
                 req = urllib.request.Request(url, data=data, headers=headers, method=method)
                 with urllib.request.urlopen(req, timeout=self.request_timeout) as resp:
                     body = resp.read().decode("utf-8", "replace")
+                    if raw:
+                        return resp.status, body
                     return resp.status, (json.loads(body) if body.strip() else {})
             except urllib.error.HTTPError as e:
                 body = e.read().decode("utf-8", "replace")
@@ -273,6 +285,150 @@ def completions_url(proxy):
     return proxy if proxy.endswith("/v1/completions") else proxy + "/v1/completions"
 
 
+# What decode's /metrics (Prometheus text) says about NIXL: the pulls it made, their bytes, and the
+# failures (a failed pull under kv_load_failure_policy "recompute" still answers, computed locally).
+NIXL_METRICS = {
+    "transfers": "vllm:nixl_xfer_time_seconds_count",
+    "bytes": "vllm:nixl_bytes_transferred_sum",
+    "failed": "vllm:nixl_num_failed_transfers_total",
+    "expired": "vllm:nixl_num_kv_expired_reqs_total",
+}
+
+
+def prometheus_totals(text, names):
+    """{name: sum over label sets} of the samples named in names (Prometheus text format); 0 when absent."""
+    totals = dict.fromkeys(names, 0.0)
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        # name{labels} value [timestamp]: the value is the first word after the name and its labels.
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in totals:
+            rest = line[len(name) :]
+            if rest.startswith("{"):
+                rest = rest[rest.find("}") + 1 :]
+            try:
+                totals[name] += float(rest.split()[0])
+            except (IndexError, ValueError):
+                continue
+    return totals
+
+
+# The decoding server's own inter-token latency: tokens per second after the first, measured where the
+# tokens are made (a stream read on a loaded host can arrive in bunches, which says nothing of the rate).
+SERVER_METRICS = dict(
+    NIXL_METRICS,
+    itl_sum="vllm:inter_token_latency_seconds_sum",
+    itl_count="vllm:inter_token_latency_seconds_count",
+)
+
+
+def server_counters(client, base):
+    """The SERVER_METRICS totals of one vLLM server's /metrics."""
+    _status, text = client.request("GET", base.rstrip("/") + "/metrics", raw=True)
+    totals = prometheus_totals(text, SERVER_METRICS.values())
+    return {key: totals[name] for key, name in SERVER_METRICS.items()}
+
+
+def decode_rate(before, after):
+    """Tokens per second after the first one, from the server's inter-token latency between two reads."""
+    seconds = after["itl_sum"] - before["itl_sum"]
+    tokens = after["itl_count"] - before["itl_count"]
+    return round(tokens / seconds, 2) if seconds > 0 and tokens > 0 else None
+
+
+def stream_completion(client, url, request, headers_extra=None):
+    """One streamed completion: text, tokens and the time to its first token, as the client sees it."""
+    body = dict(request, stream=True, stream_options={"include_usage": True})
+    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    if client.authorization:
+        headers["Authorization"] = client.authorization
+    headers.update(headers_extra or {})
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    client.attempts += 1
+    started = time.monotonic()
+    first = last = stream_error = None
+    pieces, chunks, usage = [], 0, {}
+    try:
+        with urllib.request.urlopen(req, timeout=max(client.remaining(), 1.0)) as resp:
+            status = resp.status
+            for raw_line in resp:
+                line = raw_line.decode("utf-8", "replace").strip()
+                if not line.startswith("data:") or line == "data: [DONE]":
+                    continue
+                event = json.loads(line[5:])
+                if event.get("error"):
+                    error = event["error"]
+                    stream_error = error.get("message") if isinstance(error, dict) else str(error)
+                usage = event.get("usage") or usage
+                for choice in event.get("choices") or []:
+                    if choice.get("text"):
+                        now = time.monotonic()
+                        first = now if first is None else first
+                        last = now
+                        chunks += 1
+                        pieces.append(choice["text"])
+    except urllib.error.HTTPError as e:
+        detail = e.read().decode("utf-8", "replace")[:300]
+        return {"url": url, "status": e.code, "ok": False, "error": f"HTTP {e.code} from POST {url}: {detail}"}
+    except (urllib.error.URLError, socket.timeout, ConnectionError, OSError, ValueError) as e:
+        return {"url": url, "status": None, "ok": False, "error": f"POST {url}: {getattr(e, 'reason', e)}"}
+    text = "".join(pieces)
+    tokens = usage.get("completion_tokens") or chunks
+    answer = {
+        "url": url,
+        "status": status,
+        "ok": status == 200 and bool(text),
+        "text": text[:200],
+        "completion_tokens": tokens,
+        "prompt_tokens": usage.get("prompt_tokens"),
+        "seconds": round(time.monotonic() - started, 3),
+        "ttft_seconds": round(first - started, 3) if first is not None else None,
+        "last_token_seconds": round(last - started, 3) if last is not None else None,
+    }
+    if stream_error:
+        answer["ok"] = False
+        answer["error"] = f"the server reported an error in the stream: {stream_error}"
+    elif not text:
+        answer["error"] = "the answer has no completion text"
+    return answer
+
+
+def single_server(args, client, request):
+    """Starts the single (plain) server, asks it the same completion, and stops it again."""
+    unit = args.single_unit
+    started = time.monotonic()
+    result = {"url": args.single, "unit": unit, "ok": False}
+    try:
+        run = subprocess.run(["systemctl", "start", unit], capture_output=True, text=True, check=False)
+    except OSError as e:
+        result["error"] = f"systemctl start {unit}: {e}"
+        return result
+    if run.returncode != 0:
+        result["error"] = f"systemctl start {unit}: {(run.stderr or run.stdout).strip()}"
+        return result
+    try:
+        status, _body = client.request("GET", args.single.rstrip("/") + "/health", retry_statuses=(500, 502, 503, 504))
+        result["start_seconds"] = round(time.monotonic() - started, 3)
+        if status != 200:
+            result["error"] = f"/health answered HTTP {status}"
+            return result
+        before = server_counters(client, args.single)
+        result["completion"] = stream_completion(client, completions_url(args.single), request)
+        result["completion"]["tokens_per_second"] = decode_rate(before, server_counters(client, args.single))
+        result["ok"] = result["completion"]["ok"]
+        if not result["ok"]:
+            result["error"] = result["completion"].get("error")
+    except HttpError as e:
+        result["error"] = f"it did not answer on /health: {e}"
+    finally:
+        try:
+            subprocess.run(["systemctl", "stop", unit], capture_output=True, text=True, check=False)
+        except OSError as e:
+            result["stop_error"] = str(e)
+    return result
+
+
 def cmd_vllm(args, client):
     answer = {"ok": False, "health": {}, "completion": None}
     for name, base in (("prefill", args.prefill), ("decode", args.decode)):
@@ -285,41 +441,75 @@ def cmd_vllm(args, client):
         except HttpError as e:
             answer["health"][name] = {"url": base, "status": e.status, "ok": False, "error": str(e)}
         answer["health"][name]["seconds"] = round(time.monotonic() - started, 3)
-    if args.proxy:
-        url = completions_url(args.proxy)
-        request = {"prompt": args.prompt, "max_tokens": args.max_tokens, "temperature": 0}
-        if args.model:
-            request["model"] = args.model
-        started = time.monotonic()
+    problems = [
+        f"{name} /health: {h.get('error') or 'HTTP ' + str(h['status'])}"
+        for name, h in answer["health"].items()
+        if not h["ok"]
+    ]
+    if not args.proxy or problems:
+        answer["ok"] = bool(answer["health"]) and not problems
+        answer["problems"] = problems
+        return answer
+    # A prompt no server has seen: with a cached prefix decode would compute it locally and pull nothing.
+    prompt = f"[{secrets.token_hex(4)}] {args.prompt}"
+    request = {"prompt": prompt, "max_tokens": args.max_tokens, "temperature": 0, "ignore_eos": True}
+    if args.model:
+        request["model"] = args.model
+    try:
+        before = server_counters(client, args.decode) if args.decode else None
+    except HttpError as e:
+        before, problems = None, problems + [f"decode /metrics: {e}"]
+    answer["completion"] = stream_completion(client, completions_url(args.proxy), request)
+    if answer["completion"]["ok"] and before is not None:
         try:
-            status, body = client.request("POST", url, request)
-            seconds = time.monotonic() - started
-            choices = body.get("choices") or [{}]
-            text = choices[0].get("text", "")
-            usage = body.get("usage") or {}
-            answer["completion"] = {
-                "url": url,
-                "status": status,
-                "ok": status == 200 and bool(text),
-                "text": text[:200],
-                "completion_tokens": usage.get("completion_tokens"),
-                "seconds": round(seconds, 3),
-            }
-            if not text:
-                answer["completion"]["error"] = "the answer has no completion text"
+            after = server_counters(client, args.decode)
+            answer["nixl"] = {key: after[key] - before[key] for key in NIXL_METRICS}
+            answer["completion"]["tokens_per_second"] = decode_rate(before, after)
         except HttpError as e:
-            answer["completion"] = {"url": url, "status": e.status, "ok": False, "error": str(e)}
-        if client.authorization:
-            answer["without_key"] = refused_without_key(client, url, request)
-    checks = list(answer["health"].values()) + ([answer["completion"]] if answer["completion"] else [])
-    checks += [answer["without_key"]] if "without_key" in answer else []
-    answer["ok"] = bool(checks) and all(c["ok"] for c in checks)
-    if answer["completion"] and answer["completion"]["ok"] and not answer.get("without_key", {"ok": True})["ok"]:
-        answer["error"] = (
-            f"the proxy answered a completion without the API key with HTTP {answer['without_key']['status']}, "
+            problems.append(f"decode /metrics: {e}")
+    if answer["completion"]["ok"] and args.single_unit:
+        answer["single"] = single_server(args, client, request)
+    if client.authorization:
+        answer["without_key"] = refused_without_key(client, completions_url(args.proxy), request)
+    answer["problems"] = problems + vllm_problems(answer)
+    answer["ok"] = not answer["problems"]
+    return answer
+
+
+def vllm_problems(answer):
+    """What keeps the disaggregated path from passing: every rule broken, in words."""
+    problems = []
+    completion = answer["completion"]
+    if not completion["ok"]:
+        return [f"completion through the proxy: {completion.get('error')}"]
+    nixl = answer.get("nixl")
+    if nixl is not None:
+        if nixl["failed"] > 0:
+            problems.append(
+                f"decode counted {nixl['failed']:.0f} failed NIXL transfer(s): it recomputed the prompt instead of "
+                "pulling its KV blocks from prefill (kv_load_failure_policy recompute), so this was not disaggregated"
+            )
+        elif nixl["transfers"] < 1:
+            problems.append(
+                "decode pulled no KV blocks from prefill through NIXL (vllm:nixl_xfer_time_seconds_count did not "
+                "grow): it computed the prompt itself"
+            )
+    single = answer.get("single")
+    if single is not None:
+        if not single["ok"]:
+            problems.append(f"single server ({single['unit']}): {single.get('error')}")
+        elif single["completion"]["text"] != completion["text"]:
+            problems.append(
+                f"greedy text differs: disaggregated {completion['text'][:60]!r}, single server "
+                f"{single['completion']['text'][:60]!r}"
+            )
+    without_key = answer.get("without_key")
+    if without_key is not None and not without_key["ok"]:
+        problems.append(
+            f"the proxy answered a completion without the API key with HTTP {without_key['status']}, "
             "expected 401: is VLLM_API_KEY in its environment file?"
         )
-    return answer
+    return problems
 
 
 def refused_without_key(client, url, request):
@@ -358,6 +548,8 @@ def main():
     vllm.add_argument("--model", default="")
     vllm.add_argument("--prompt", default="The capital of France is")
     vllm.add_argument("--max-tokens", type=int, default=8)
+    vllm.add_argument("--single", default="", help="URL of the single (plain) server")
+    vllm.add_argument("--single-unit", default="", help="its systemd unit, started and stopped around one completion")
     args = parser.parse_args()
 
     commands = {

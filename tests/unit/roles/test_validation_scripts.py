@@ -1,9 +1,10 @@
 """The scripts the validation role runs on the nodes (roles/validation/files/).
 
 node_probe.py's fi_info parsing, validation_http.py against stand-in MLflow and vLLM servers on
-loopback (the REST calls, retries, the read-back comparison, the log-batch limits), and the pure
-parts of nixl_transfer.py and nccl_allreduce.py. The real NIXL transfer, fi_pingpong and MLflow
-are exercised by the lab run described in the role's README.
+loopback (the REST calls, retries, the read-back comparison, the log-batch limits; vLLM's streamed
+completions, decode's NIXL counters on /metrics and the single server, whose systemctl calls are
+recorded, never made), and the pure parts of nixl_transfer.py and nccl_allreduce.py. The real NIXL
+transfer, fi_pingpong and MLflow are exercised by the lab run described in the role's README.
 """
 
 import contextlib
@@ -12,9 +13,12 @@ import importlib.util
 import io
 import json
 import pathlib
+import re
 import socket
+import subprocess
 import sys
 import threading
+import time
 import types
 import urllib.parse
 
@@ -339,37 +343,88 @@ def test_metric_list_drops_nan_and_inf():
 
 
 class FakeVllm(http.server.BaseHTTPRequestHandler):
-    """/health and /v1/completions, as the vLLM OpenAI server and the proxy answer them."""
+    """/health, /metrics and /v1/completions, as the vLLM OpenAI server and the proxy answer them.
+
+    Streamed completions (stream: true) come as server-sent events: one `data: {...}` line per
+    piece of state["pieces"] (choices[].text), then the usage event and `data: [DONE]`. /metrics is
+    Prometheus text with decode's NIXL counters over two label sets; each completion that goes
+    through makes them grow (state["pulls"] false: they stay, as when decode computed the prompt
+    itself; state["fail_transfers"]: one failed transfer each).
+    """
 
     state = None
 
     def log_message(self, *args):
         pass
 
-    def do_GET(self):
-        code = 200 if self.path == "/health" and not self.state.get("sick") else 503
+    def send(self, code, data=b"", content_type="application/json"):
         self.send_response(code)
-        self.send_header("Content-Length", "0")
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/metrics":
+            return self.send(200, metrics_text(self.state).encode(), "text/plain; version=0.0.4")
+        code = 200 if self.path == "/health" and not self.state.get("sick") else 503
+        return self.send(code)
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         key = self.state.get("key")
         if key and self.headers.get("Authorization") != f"Bearer {key}" and not self.state.get("open"):
             self.state["refused"] = self.state.get("refused", 0) + 1
-            data = json.dumps({"error": "Unauthorized"}).encode()
-            self.send_response(401)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return
+            return self.send(401, json.dumps({"error": "Unauthorized"}).encode())
         self.state["completions"].append((self.path, body))
-        data = json.dumps({"choices": [{"text": " Paris."}], "usage": {"completion_tokens": 3}}).encode()
+        counters = self.state.setdefault("counters", {"transfers": 0, "bytes": 0, "failed": 0})
+        if self.state.get("fail_transfers"):
+            counters["failed"] += 1
+        elif self.state.get("pulls", True):
+            counters["transfers"] += 1
+            counters["bytes"] += 65536
+        pieces = self.state.get("pieces", [" Par", "is", "."])
+        # The server's inter-token latency: 20 ms between tokens after the first (50 tokens/s).
+        counters["itl_count"] = counters.get("itl_count", 0) + max(len(pieces) - 1, 0)
+        counters["itl_sum"] = counters.get("itl_sum", 0.0) + 0.02 * max(len(pieces) - 1, 0)
+        if not body.get("stream"):
+            answer = {"choices": [{"text": "".join(pieces)}], "usage": {"completion_tokens": len(pieces)}}
+            return self.send(200, json.dumps(answer).encode())
+        # No Content-Length: the stream ends when the connection closes (HTTP/1.0).
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        self.wfile.write(data)
+        for piece in pieces:
+            event = {"id": "cmpl-1", "object": "text_completion", "choices": [{"index": 0, "text": piece}]}
+            self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+            self.wfile.flush()
+            time.sleep(self.state.get("delay", 0.01))
+        usage = {"prompt_tokens": 12, "completion_tokens": len(pieces), "total_tokens": 12 + len(pieces)}
+        self.wfile.write(f"data: {json.dumps({'id': 'cmpl-1', 'choices': [], 'usage': usage})}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+
+def metrics_text(state):
+    """decode's /metrics: the NIXL counters split over two engines, among other samples and comments."""
+    counters = state.get("counters", {"transfers": 0, "bytes": 0, "failed": 0})
+    lines = [
+        "# HELP vllm:nixl_xfer_time_seconds Histogram of transfer duration for NIXL KV Cache transfers.",
+        "# TYPE vllm:nixl_xfer_time_seconds histogram",
+    ]
+    for engine, share in (("0", 1), ("1", 0)):
+        labels = f'engine="{engine}",model_name="m"'
+        lines += [
+            f'vllm:nixl_xfer_time_seconds_bucket{{{labels},le="0.001"}} {counters["transfers"] * share}.0',
+            f"vllm:nixl_xfer_time_seconds_count{{{labels}}} {counters['transfers'] * share}.0",
+            f"vllm:nixl_xfer_time_seconds_sum{{{labels}}} {0.004 * counters['transfers'] * share}",
+            f"vllm:nixl_bytes_transferred_sum{{{labels}}} {counters['bytes'] * share}.0",
+            f"vllm:nixl_bytes_transferred_count{{{labels}}} {counters['transfers'] * share}.0",
+            f"vllm:nixl_num_failed_transfers_total{{{labels}}} {counters['failed'] * share}.0",
+            f"vllm:num_requests_running{{{labels}}} 0.0",
+            f"vllm:inter_token_latency_seconds_count{{{labels}}} {counters.get('itl_count', 0) * share}.0",
+            f"vllm:inter_token_latency_seconds_sum{{{labels}}} {counters.get('itl_sum', 0.0) * share}",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def test_vllm_health_and_completion(monkeypatch):
@@ -377,12 +432,187 @@ def test_vllm_health_and_completion(monkeypatch):
     with serve(FakeVllm, state) as url:
         argv = ["vllm", "--prefill", url, "--decode", url, "--proxy", url, "--model", "m", "--max-tokens", "3"]
         rc, answer = run_cli(monkeypatch, argv)
-    assert rc == 0 and answer["ok"]
+    assert rc == 0 and answer["ok"], answer
+    assert answer["problems"] == []
     assert answer["health"]["prefill"]["status"] == 200
-    assert answer["completion"]["text"] == " Paris." and answer["completion"]["completion_tokens"] == 3
-    assert state["completions"] == [
-        ("/v1/completions", {"prompt": "The capital of France is", "max_tokens": 3, "temperature": 0, "model": "m"})
+    completion = answer["completion"]
+    assert completion["text"] == " Paris." and completion["completion_tokens"] == 3
+    assert completion["prompt_tokens"] == 12
+    assert 0 <= completion["ttft_seconds"] <= completion["seconds"]
+    # 2 inter-token gaps of 20 ms on the server: 50 tokens per second after the first.
+    assert completion["tokens_per_second"] == 50.0
+    # decode's counters read before and after: the difference is this completion's pull.
+    assert answer["nixl"] == {"transfers": 1.0, "bytes": 65536.0, "failed": 0.0, "expired": 0.0}
+    assert "single" not in answer and "without_key" not in answer
+    ((path, body),) = state["completions"]
+    assert path == "/v1/completions"
+    # A random tag in front of the prompt: no server has it cached.
+    assert re.fullmatch(r"\[[0-9a-f]{8}\] The capital of France is", body.pop("prompt"))
+    assert body == {
+        "max_tokens": 3,
+        "temperature": 0,
+        "ignore_eos": True,
+        "model": "m",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+
+
+def test_vllm_prompt_tag_differs_between_runs(monkeypatch):
+    state = {"completions": []}
+    with serve(FakeVllm, state) as url:
+        for _ in range(2):
+            rc, _answer = run_cli(monkeypatch, ["vllm", "--decode", url, "--proxy", url])
+            assert rc == 0
+    first, second = (body["prompt"] for _path, body in state["completions"])
+    assert first != second and first[11:] == second[11:] == "The capital of France is"
+
+
+def test_prometheus_totals_sums_label_sets_and_ignores_the_rest():
+    text = (
+        "# HELP vllm:nixl_bytes_transferred Bytes.\n"
+        "# TYPE vllm:nixl_bytes_transferred histogram\n"
+        "# vllm:nixl_bytes_transferred_sum 1e9 (a comment, not a sample)\n"
+        'vllm:nixl_bytes_transferred_sum{engine="0",model_name="a b"} 1024.0\n'
+        'vllm:nixl_bytes_transferred_sum{engine="1",model_name="a b"} 3072.0\n'
+        'vllm:nixl_bytes_transferred_count{engine="0"} 7.0\n'
+        "vllm:nixl_bytes_transferred_sum_total 99.0\n"
+        "vllm:nixl_num_failed_transfers_total 2\n"
+        'vllm:nixl_num_failed_transfers_total{engine="1"} not-a-number\n'
+        "\n"
+    )
+    names = ["vllm:nixl_bytes_transferred_sum", "vllm:nixl_num_failed_transfers_total", "vllm:absent_total"]
+    assert http_checks.prometheus_totals(text, names) == {
+        "vllm:nixl_bytes_transferred_sum": 4096.0,
+        "vllm:nixl_num_failed_transfers_total": 2.0,
+        "vllm:absent_total": 0.0,
+    }
+    assert http_checks.prometheus_totals("", names) == dict.fromkeys(names, 0.0)
+
+
+def test_vllm_completion_without_a_kv_pull_fails(monkeypatch):
+    """decode answered, but its NIXL counters did not grow: it computed the prompt itself."""
+    state = {"completions": [], "pulls": False}
+    with serve(FakeVllm, state) as url:
+        rc, answer = run_cli(monkeypatch, ["vllm", "--prefill", url, "--decode", url, "--proxy", url])
+    assert rc == 1 and not answer["ok"]
+    assert answer["completion"]["ok"] and answer["nixl"]["transfers"] == 0
+    (problem,) = answer["problems"]
+    assert problem.startswith("decode pulled no KV blocks from prefill through NIXL")
+    assert "vllm:nixl_xfer_time_seconds_count did not grow" in problem
+
+
+def test_vllm_failed_transfer_fails_as_recomputed(monkeypatch):
+    """kv_load_failure_policy recompute still answers after a failed pull: that is no disaggregation."""
+    state = {"completions": [], "fail_transfers": True, "counters": {"transfers": 5, "bytes": 1 << 20, "failed": 1}}
+    with serve(FakeVllm, state) as url:
+        rc, answer = run_cli(monkeypatch, ["vllm", "--decode", url, "--proxy", url])
+    assert rc == 1 and not answer["ok"]
+    assert answer["nixl"]["failed"] == 1 and answer["nixl"]["transfers"] == 0
+    (problem,) = answer["problems"]
+    assert problem.startswith("decode counted 1 failed NIXL transfer(s): it recomputed the prompt")
+    assert "kv_load_failure_policy recompute" in problem
+
+
+class SystemctlCalls:
+    """Stands in for subprocess.run in validation_http: records each systemctl call, answers rc."""
+
+    def __init__(self, start_rc=0, stderr=""):
+        self.calls = []
+        self.start_rc = start_rc
+        self.stderr = stderr
+
+    def __call__(self, argv, **kwargs):
+        self.calls.append(list(argv))
+        rc = self.start_rc if argv[:2] == ["systemctl", "start"] else 0
+        return subprocess.CompletedProcess(argv, rc, stdout="", stderr=self.stderr if rc else "")
+
+
+SINGLE_UNIT = "nixl-efa-vllm-single.service"
+
+
+def run_with_single(monkeypatch, single_state, systemctl=None, timeout="20"):
+    systemctl = systemctl or SystemctlCalls()
+    monkeypatch.setattr(http_checks.subprocess, "run", systemctl)
+    state = {"completions": []}
+    with serve(FakeVllm, state) as url, serve(FakeVllm, single_state) as single:
+        argv = ["--timeout", timeout, "vllm", "--prefill", url, "--decode", url, "--proxy", url]
+        rc, answer = run_cli(monkeypatch, argv + ["--single", single, "--single-unit", SINGLE_UNIT])
+    return rc, answer, systemctl.calls
+
+
+def test_vllm_single_server_with_the_same_text_passes(monkeypatch):
+    single_state = {"completions": []}
+    rc, answer, calls = run_with_single(monkeypatch, single_state)
+    assert rc == 0 and answer["ok"], answer
+    assert calls == [["systemctl", "start", SINGLE_UNIT], ["systemctl", "stop", SINGLE_UNIT]]
+    single = answer["single"]
+    assert single["ok"] and single["unit"] == SINGLE_UNIT and single["completion"]["text"] == " Paris."
+    assert single["completion"]["ttft_seconds"] is not None and single["start_seconds"] >= 0
+    # The very same request (prompt with its tag included) went to the single server.
+    ((_path, body),) = single_state["completions"]
+    assert body["prompt"].endswith("] The capital of France is") and body["stream"] is True
+
+
+def test_vllm_single_server_text_mismatch_fails(monkeypatch):
+    rc, answer, calls = run_with_single(monkeypatch, {"completions": [], "pieces": [" Lyon", "."]})
+    assert rc == 1 and not answer["ok"]
+    assert answer["single"]["ok"]  # it answered; its text differs
+    (problem,) = answer["problems"]
+    assert problem == "greedy text differs: disaggregated ' Paris.', single server ' Lyon.'"
+    assert calls[-1] == ["systemctl", "stop", SINGLE_UNIT]
+
+
+def test_vllm_single_server_that_does_not_start_fails(monkeypatch):
+    systemctl = SystemctlCalls(start_rc=5, stderr="Unit nixl-efa-vllm-single.service not found.")
+    single_state = {"completions": []}
+    rc, answer, calls = run_with_single(monkeypatch, single_state, systemctl)
+    assert rc == 1 and not answer["ok"]
+    assert calls[0] == ["systemctl", "start", SINGLE_UNIT]
+    assert single_state["completions"] == []
+    assert answer["problems"] == [
+        f"single server ({SINGLE_UNIT}): systemctl start {SINGLE_UNIT}: Unit nixl-efa-vllm-single.service not found."
     ]
+
+
+def test_single_server_is_stopped_even_when_its_health_fails(monkeypatch):
+    systemctl = SystemctlCalls()
+    monkeypatch.setattr(http_checks.subprocess, "run", systemctl)
+    state = {"completions": [], "sick": True}
+    with serve(FakeVllm, state) as url:
+        args = types.SimpleNamespace(single=url, single_unit=SINGLE_UNIT)
+        client = http_checks.Client(1.0)
+        result = http_checks.single_server(args, client, {"prompt": "x", "max_tokens": 1})
+    assert not result["ok"]
+    assert result["error"].startswith("it did not answer on /health: HTTP 503")
+    assert state["completions"] == []
+    assert systemctl.calls == [["systemctl", "start", SINGLE_UNIT], ["systemctl", "stop", SINGLE_UNIT]]
+
+
+def test_single_server_is_stopped_when_unreachable(monkeypatch):
+    systemctl = SystemctlCalls()
+    monkeypatch.setattr(http_checks.subprocess, "run", systemctl)
+    args = types.SimpleNamespace(single=f"http://127.0.0.1:{free_port()}", single_unit=SINGLE_UNIT)
+    result = http_checks.single_server(args, http_checks.Client(0.5), {"prompt": "x"})
+    assert not result["ok"] and "gave up after" in result["error"]
+    assert [c[1] for c in systemctl.calls] == ["start", "stop"]
+
+
+def test_stream_completion_without_text_is_not_ok(monkeypatch):
+    state = {"completions": [], "pieces": []}
+    with serve(FakeVllm, state) as url:
+        answer = http_checks.stream_completion(http_checks.Client(5.0), f"{url}/v1/completions", {"prompt": "x"})
+    assert answer["status"] == 200 and not answer["ok"]
+    assert answer["error"] == "the answer has no completion text"
+    assert answer["ttft_seconds"] is None and answer["last_token_seconds"] is None
+
+
+def test_stream_completion_http_error(monkeypatch):
+    state = {"completions": [], "key": VLLM_KEY}
+    with serve(FakeVllm, state) as url:
+        answer = http_checks.stream_completion(http_checks.Client(5.0), f"{url}/v1/completions", {"prompt": "x"})
+    assert answer["status"] == 401 and not answer["ok"]
+    assert answer["error"].startswith(f"HTTP 401 from POST {url}/v1/completions")
 
 
 def test_vllm_unhealthy_server_fails(monkeypatch):
@@ -440,8 +670,10 @@ def test_vllm_proxy_open_without_the_key_fails_the_check(monkeypatch):
     with serve(FakeVllm, state) as url:
         rc, answer = run_cli(monkeypatch, ["vllm", "--proxy", url])
     assert rc == 1 and not answer["ok"]
+    assert answer["completion"]["ok"]
     assert answer["without_key"]["status"] == 200
-    assert "without the API key with HTTP 200, expected 401" in answer["error"]
+    (problem,) = answer["problems"]
+    assert "without the API key with HTTP 200, expected 401" in problem
 
 
 def test_completions_url():
@@ -666,3 +898,22 @@ def test_bus_bandwidth_is_nccl_tests_formula():
     assert nccl.bus_bandwidth(10.0, 16) == pytest.approx(18.75)
     assert nccl.bus_bandwidth(10.0, 2) == pytest.approx(10.0)
     assert nccl.bus_bandwidth(10.0, 1) == 0.0
+
+
+def test_prometheus_totals_ignores_a_sample_timestamp():
+    text = (
+        'vllm:nixl_xfer_time_seconds_count{engine="0",le="a b"} 3 1733450000000\nvllm:nixl_xfer_time_seconds_count 2\n'
+    )
+    assert http_checks.prometheus_totals(text, ["vllm:nixl_xfer_time_seconds_count"]) == {
+        "vllm:nixl_xfer_time_seconds_count": 5.0
+    }
+
+
+def test_single_server_without_systemctl_is_reported_not_raised(monkeypatch):
+    def missing(argv, **_kwargs):
+        raise FileNotFoundError(2, "No such file or directory", argv[0])
+
+    monkeypatch.setattr(http_checks.subprocess, "run", missing)
+    args = types.SimpleNamespace(single="http://127.0.0.1:9", single_unit=SINGLE_UNIT)
+    result = http_checks.single_server(args, http_checks.Client(0.5), {"prompt": "x"})
+    assert not result["ok"] and result["error"].startswith(f"systemctl start {SINGLE_UNIT}: ")

