@@ -7,13 +7,17 @@ systemd containers, and configure and validate over the real amazon.aws.aws_ssm 
 with the lab's session-manager-plugin stand-in. The tests run in file order and share one lab:
 
 1. the first `make demo`: every play succeeds, the nodes are the containers, each node did its
-   work over aws_ssm, the validation report passed with the checks the lab can run;
+   work over aws_ssm, the validation report passed with the checks the lab can run, vLLM's
+   prefill -> NIXL -> decode on the CPU among them (decode pulled the KV blocks, and the single
+   server wrote the same text);
 2. the second `make demo`: provisioning and configuration change nothing;
 3. verify_efa.yml from the repository root over the same inventory;
 4. `make demo-down`: teardown, the lab's containers and its local AWS are gone.
 
-Needs Docker (tools/docker_engine.sh starts it; `make e2e` and `make demo` call it) and about
-five minutes; no test here fails on a slow machine, only on a wrong result.
+Needs Docker (tools/docker_engine.sh starts it; `make e2e` and `make demo` call it), the lab's
+wheelhouse (tools/wheelhouse.py, downloaded once per machine by `make demo`), about 8 GB of memory
+and 8 GB of disk for the two nodes' vLLM venvs and servers, and about 25 minutes on 2 cores; no test
+here fails on a slow machine, only on a wrong result.
 """
 
 import json

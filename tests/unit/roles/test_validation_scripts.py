@@ -461,7 +461,7 @@ def test_vllm_health_and_completion(monkeypatch):
 def test_vllm_prompt_tag_differs_between_runs(monkeypatch):
     state = {"completions": []}
     with serve(FakeVllm, state) as url:
-        for _ in range(2):
+        for _run in range(2):
             rc, _answer = run_cli(monkeypatch, ["vllm", "--decode", url, "--proxy", url])
             assert rc == 0
     first, second = (body["prompt"] for _path, body in state["completions"])
