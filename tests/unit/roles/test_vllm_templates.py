@@ -598,3 +598,10 @@ def test_gpu_host_in_both_groups_needs_a_gpu_beyond_both_servers():
     assert two.value("vllm__single_wanted") is False
     three = Host("n0", probe(gpus=3), groups=groups, hostvars=hostvars, node_private_ip=PREFILL_IP)
     assert three.unit_file("single").environment["CUDA_VISIBLE_DEVICES"] == "2"
+
+
+def test_cpu_quota_throttles_the_connector_servers_not_the_single_server():
+    host = cpu_host(vllm_memory_max="3G", vllm_cpu_quota="40%")
+    prefill, single = host.unit_file("prefill"), host.unit_file("single")
+    assert (prefill.settings["MemoryMax"], prefill.settings["CPUQuota"]) == ("3G", "40%")
+    assert single.settings["MemoryMax"] == "3G" and "CPUQuota" not in single.settings
