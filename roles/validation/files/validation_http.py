@@ -337,13 +337,12 @@ def decode_rate(before, after):
     return round(tokens / seconds, 2) if seconds > 0 and tokens > 0 else None
 
 
-def stream_completion(client, url, request, headers_extra=None):
+def stream_completion(client, url, request):
     """One streamed completion: text, tokens and the time to its first token, as the client sees it."""
     body = dict(request, stream=True, stream_options={"include_usage": True})
     headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
     if client.authorization:
         headers["Authorization"] = client.authorization
-    headers.update(headers_extra or {})
     req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
     client.attempts += 1
     started = time.monotonic()
@@ -408,7 +407,7 @@ def single_server(args, client, request):
         result["error"] = f"systemctl start {unit}: {(run.stderr or run.stdout).strip()}"
         return result
     try:
-        status, _body = client.request("GET", args.single.rstrip("/") + "/health", retry_statuses=(500, 502, 503, 504))
+        status, _body = client.request("GET", args.single.rstrip("/") + "/health")
         result["start_seconds"] = round(time.monotonic() - started, 3)
         if status != 200:
             result["error"] = f"/health answered HTTP {status}"
