@@ -810,7 +810,7 @@ def test_vllm_check_without_a_single_server_says_so():
     assert check["status"] == "passed"
     assert "text_matches_single" not in check["figures"] and "single_ttft_seconds" not in check["figures"]
     assert check["reason"].endswith(
-        "no single server to compare with (validation_vllm_single, or a GPU node with one GPU)"
+        "no single server to compare with (validation_vllm_single off, or a GPU node without GPUs to spare)"
     )
 
 
