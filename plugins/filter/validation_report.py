@@ -1044,7 +1044,9 @@ def vllm_check(plan, results, settings):
                 f"{figures.get('single_tokens_per_second') or 0} tokens/s)"
             )
         else:
-            parts.append("no single server to compare with (validation_vllm_single off, or a GPU node without GPUs to spare)")
+            parts.append(
+                "no single server to compare with (validation_vllm_single off, or a GPU node without GPUs to spare)"
+            )
         return make_check(
             "vllm.serving", title, "passed", "; ".join(parts), nodes=plan["nodes"], figures=figures, details=details
         )
