@@ -5,9 +5,9 @@
 
 """Filters that print capacity block offerings and reservations as readable tables."""
 
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.capacity_block import block_status_line
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.capacity_block import offering_table
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.capacity_block import reservation_table
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.capacity_block_tables import block_status_line
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.capacity_block_tables import offering_table
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.capacity_block_tables import reservation_table
 
 
 class FilterModule:

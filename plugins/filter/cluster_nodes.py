@@ -5,7 +5,7 @@
 
 """The cluster_nodes filter: node indexes, names and roles for the cluster's instances."""
 
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.nodes import cluster_nodes
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.cluster_nodes import cluster_nodes
 
 
 class FilterModule:

@@ -235,59 +235,6 @@ def test_purchase_connection_failure_is_unknown():
         purchase_once(call, lambda: None, "buy", sleep=lambda s: None)
 
 
-def test_offering_table_aligns_a_header_and_one_row_per_offering():
-    offering = cb.summarize_offering(
-        {
-            "CapacityBlockOfferingId": "cb-0123456789abcdef",
-            "InstanceType": "p5.48xlarge",
-            "AvailabilityZone": "us-east-1a",
-            "InstanceCount": 2,
-            "StartDate": datetime.datetime(2026, 12, 1, 11, 30, tzinfo=datetime.timezone.utc),
-            "EndDate": datetime.datetime(2026, 12, 3, 11, 30, tzinfo=datetime.timezone.utc),
-            "CapacityBlockDurationHours": 48,
-            "UpfrontFee": "3020.54",
-            "CurrencyCode": "USD",
-        }
-    )
-    header, row = cb.offering_table([offering])
-    assert header.split()[:3] == ["offering", "zone", "start"]
-    assert row.split() == [
-        "cb-0123456789abcdef", "us-east-1a", "2026-12-01", "11:30", "2026-12-03", "11:30", "48", "2",
-        "3,020.54", "USD", "31.4640",
-    ]  # fmt: skip
-    assert len(header) == len(row.rstrip())
-    assert cb.offering_table([]) == [header]
-
-
-def test_reservation_table_and_block_line():
-    reservation = cb.summarize_reservation(
-        {
-            "CapacityReservationId": "cr-0123456789abcdef0",
-            "InstanceType": "p5.48xlarge",
-            "AvailabilityZone": "us-east-1a",
-            "TotalInstanceCount": 2,
-            "AvailableInstanceCount": 1,
-            "State": "active",
-            "StartDate": datetime.datetime(2026, 12, 1, 11, 30, tzinfo=datetime.timezone.utc),
-            "EndDate": datetime.datetime(2026, 12, 3, 11, 30, tzinfo=datetime.timezone.utc),
-            "Tags": [
-                {"Key": "nixl-efa:purchase-key", "Value": "demo"},
-                {"Key": "nixl-efa:upfront-fee", "Value": "3020.54 USD"},
-            ],
-        }
-    )
-    lines = cb.reservation_table([reservation])
-    assert lines[1].split() == [
-        "cr-0123456789abcdef0", "active", "us-east-1a", "p5.48xlarge", "1/2", "2026-12-01", "11:30", "2026-12-03",
-        "11:30", "3,020.54", "USD", "demo",
-    ]  # fmt: skip
-    line = cb.block_status_line(
-        {"capacity_block_id": "cb-1", "state": "active", "interconnect_status": "ok", "total_capacity": 2,
-         "total_available_capacity": 1, "capacity_reservation_ids": ["cr-0123456789abcdef0"]}
-    )  # fmt: skip
-    assert line == "block cb-1: active, interconnect ok, capacity available 1 of 2, reservations cr-0123456789abcdef0"
-
-
 # Purchase intent ---------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""The validation role's pure logic (plugins/filter/validation_report.py).
+"""The validation report's pure logic (plugins/plugin_utils/validation/).
 
 fi_pingpong parsing on real outputs, the plan (which checks between nodes run, and why the others
 do not), the checks built from raw results (never "passed" for something that did not run, a
@@ -11,7 +11,19 @@ import re
 
 import pytest
 
-from ansible_collections.nixl_efa.cluster.plugins.filter import validation_report as vr
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import CHECK_NAMES
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import NCCL_MARKER
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import STATUSES
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import make_check
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import parse_pingpong
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import pingpong_summary
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.hints import HINTS
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.hints import hint
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.plan import validation_plan
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render import validation_check_line
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render import validation_markdown
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render import validation_mlflow_batch
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import validation_report
 
 # fi_pingpong between two EFA nodes, as the old system's README shows it (EFA installer's libfabric).
 EFA_CLIENT = """\
@@ -43,7 +55,7 @@ NO_PROVIDER = "fi_getinfo: -61\n"
 
 
 def test_parse_efa_table():
-    rows = vr.parse_pingpong(EFA_CLIENT)
+    rows = parse_pingpong(EFA_CLIENT)
     assert [r["bytes"] for r in rows] == [64, 256, 1024]
     assert rows[0] == {
         "bytes": 64,
@@ -59,10 +71,10 @@ def test_parse_efa_table():
 
 
 def test_parse_lab_table_and_summary():
-    rows = vr.parse_pingpong(LAB_CLIENT)
+    rows = parse_pingpong(LAB_CLIENT)
     assert [r["bytes"] for r in rows] == [64, 256, 1024, 4096, 65536, 1048576]
     assert rows[-1]["total_bytes"] == 200 * 1024 * 1024
-    summary = vr.pingpong_summary(rows)
+    summary = pingpong_summary(rows)
     assert summary["largest_bytes"] == 1048576
     assert summary["largest_mb_per_s"] == 3976.17
     assert summary["smallest_usec_per_xfer"] == 682.24
@@ -70,19 +82,19 @@ def test_parse_lab_table_and_summary():
 
 
 def test_parse_counts_are_decimal():
-    (row,) = vr.parse_pingpong(COUNT_SUFFIX)
+    (row,) = parse_pingpong(COUNT_SUFFIX)
     assert row["sent"] == row["acked"] == 3000
     assert row["total_bytes"] == 375 * 1024
 
 
 @pytest.mark.parametrize("text", ["", REFUSED, NO_PROVIDER, "64 10 =10 1.2k 0.00s 1 2 3\n", None])
 def test_parse_no_table(text):
-    assert vr.parse_pingpong(text) == []
+    assert parse_pingpong(text) == []
 
 
 def test_parse_ignores_noise_around_the_table():
     noisy = "libfabric:1234:1700000000::efa:core:warning\n" + LAB_CLIENT + "some trailing line\n"
-    assert len(vr.parse_pingpong(noisy)) == 6
+    assert len(parse_pingpong(noisy)) == 6
 
 
 # --- nodes as the role records them -------------------------------------------------------
@@ -161,7 +173,7 @@ def data(nodes, **extra):
     base = {
         "entry": "main",
         "cluster": "demo",
-        "checks": list(vr.CHECK_NAMES),
+        "checks": list(CHECK_NAMES),
         "settings": {
             "fabric_provider": "efa",
             "expect_efa": True,
@@ -191,7 +203,7 @@ def by_id(report):
 
 
 def test_pair_is_the_first_two_by_node_index():
-    plan = vr.validation_plan(data([node("c", 2), node("b", 1), node("a", 0)]))
+    plan = validation_plan(data([node("c", 2), node("b", 1), node("a", 0)]))
     assert plan["pair"] == ["a", "b"]
     assert plan["pingpong"]["status"] == "run"
     assert (plan["pingpong"]["server"], plan["pingpong"]["client"], plan["pingpong"]["server_ip"]) == (
@@ -204,29 +216,29 @@ def test_pair_is_the_first_two_by_node_index():
 
 
 def test_one_node_skips_everything_between_nodes():
-    plan = vr.validation_plan(data([node("a", 0)]))
+    plan = validation_plan(data([node("a", 0)]))
     for name in ("pingpong", "nixl", "nccl"):
         assert plan[name]["status"] == "skipped"
         assert "needs two nodes" in plan[name]["reason"]
 
 
 def test_fi_info_failure_skips_pingpong_with_the_reason():
-    plan = vr.validation_plan(data([node("a", 0), node("b", 1, fi_ok=False)]))
+    plan = validation_plan(data([node("a", 0), node("b", 1, fi_ok=False)]))
     assert plan["pingpong"] == {"status": "skipped", "reason": "fi_info -p efa failed on b (see that check)"}
 
 
 def test_unloadable_backend_is_skipped_with_the_fact_error():
     d = data([node("a", 0), node("b", 1)])
     d["settings"]["nixl_backend"] = "LIBFABRIC"
-    plan = vr.validation_plan(d)
+    plan = validation_plan(d)
     assert plan["nixl"]["status"] == "skipped"
     assert plan["nixl"]["reason"] == "backend LIBFABRIC is not loadable on a: nixlNotFoundError: NIXL_ERR_NOT_FOUND"
 
 
 def test_missing_nixl_fact_fails_and_names_the_role():
-    plan = vr.validation_plan(data([node("a", 0), node("b", 1, facts={})]))
+    plan = validation_plan(data([node("a", 0), node("b", 1, facts={})]))
     assert plan["nixl"]["status"] == "failed"
-    report = vr.validation_report(data([node("a", 0), node("b", 1, facts={})]))
+    report = validation_report(data([node("a", 0), node("b", 1, facts={})]))
     check = by_id(report)[("nixl.transfer", None)]
     assert check["status"] == "failed"
     assert "nixl_efa.cluster.nixl" in check["fix"]
@@ -235,14 +247,14 @@ def test_missing_nixl_fact_fails_and_names_the_role():
 
 def test_nccl_skipped_without_gpus_with_the_fact_reason():
     no_gpu = {"nixl_efa_nixl": NIXL_FACT, "nixl_efa_nccl": {"gpu": False, "gpus": 0, "reason": "skipped: no GPU"}}
-    plan = vr.validation_plan(data([node("a", 0, facts=no_gpu), node("b", 1, facts=no_gpu)]))
+    plan = validation_plan(data([node("a", 0, facts=no_gpu), node("b", 1, facts=no_gpu)]))
     assert plan["nccl"] == {"status": "skipped", "reason": "no GPU on a"}
 
 
 def test_nccl_runs_on_every_gpu_node():
     facts = {"nixl_efa_nccl": {"gpu": True, "gpus": 8, "env_file": "/etc/profile.d/nccl.sh"}}
     nodes = [node(n, i, facts=facts, gpus=8, torchrun="/opt/venv/bin/torchrun") for i, n in enumerate("abc")]
-    plan = vr.validation_plan(data(nodes))["nccl"]
+    plan = validation_plan(data(nodes))["nccl"]
     assert plan["status"] == "run"
     assert plan["nodes"] == ["a", "b", "c"] and plan["nnodes"] == 3
     assert plan["master_ip"] == "10.0.200.10"
@@ -256,16 +268,16 @@ def test_nccl_runs_on_every_gpu_node():
 
 def test_nccl_gpus_without_fact_fail_and_without_torchrun_fail():
     nodes = [node("a", 0, gpus=8, facts={}), node("b", 1, gpus=8, facts={})]
-    assert vr.validation_plan(data(nodes))["nccl"]["kind"] == "nccl_missing"
+    assert validation_plan(data(nodes))["nccl"]["kind"] == "nccl_missing"
     facts = {"nixl_efa_nccl": {"gpu": True, "gpus": 8}}
     nodes = [node("a", 0, gpus=8, facts=facts), node("b", 1, gpus=8, facts=facts)]
-    assert vr.validation_plan(data(nodes))["nccl"]["kind"] == "nccl_torchrun"
+    assert validation_plan(data(nodes))["nccl"]["kind"] == "nccl_torchrun"
 
 
 def test_gloo_runs_without_gpus_one_process_per_node():
     d = data([node("a", 0, torchrun="/t/bin/torchrun"), node("b", 1, torchrun="/t/bin/torchrun")])
     d["settings"]["nccl_backend"] = "gloo"
-    plan = vr.validation_plan(d)["nccl"]
+    plan = validation_plan(d)["nccl"]
     assert plan["status"] == "run" and plan["backend"] == "gloo"
     assert {n["procs"] for n in plan["node"].values()} == {1}
 
@@ -273,7 +285,7 @@ def test_gloo_runs_without_gpus_one_process_per_node():
 def test_mlflow_url_from_the_mlflow_hosts_fact():
     facts = {"nixl_efa_mlflow": {"url": "http://10.0.200.10:5000/"}}
     d = data([node("a", 0, facts=facts), node("b", 1)], mlflow_hosts=["a"])
-    plan = vr.validation_plan(d)["mlflow"]
+    plan = validation_plan(d)["mlflow"]
     assert plan == {
         "status": "run",
         "reason": "",
@@ -286,24 +298,24 @@ def test_mlflow_url_from_the_mlflow_hosts_fact():
 
 def test_mlflow_url_explicit_or_from_a_host_outside_the_play():
     d = data([node("a", 0), node("b", 1)], mlflow_hosts=["m"], mlflow_fact_urls={"m": "http://10.0.9.9:5000"})
-    assert vr.validation_plan(d)["mlflow"]["url"] == "http://10.0.9.9:5000"
+    assert validation_plan(d)["mlflow"]["url"] == "http://10.0.9.9:5000"
     d = data([node("a", 0), node("b", 1)], mlflow_url="http://mlflow.internal:5000")
-    assert vr.validation_plan(d)["mlflow"]["url"] == "http://mlflow.internal:5000"
+    assert validation_plan(d)["mlflow"]["url"] == "http://mlflow.internal:5000"
 
 
 def test_mlflow_missing_fact_fails_no_group_skips():
     d = data([node("a", 0), node("b", 1)], mlflow_hosts=["a"])
-    plan = vr.validation_plan(d)["mlflow"]
+    plan = validation_plan(d)["mlflow"]
     assert plan["status"] == "failed" and plan["kind"] == "mlflow_missing"
-    plan = vr.validation_plan(data([node("a", 0), node("b", 1)]))["mlflow"]
+    plan = validation_plan(data([node("a", 0), node("b", 1)]))["mlflow"]
     assert plan["status"] == "skipped" and "no host in group mlflow" in plan["reason"]
 
 
 def test_vllm_not_serving_gives_the_fact_reason():
     facts = {"nixl_efa_vllm": {"serving": False, "reason": "skipped: no GPU"}}
-    plan = vr.validation_plan(data([node("a", 0, facts=facts), node("b", 1, facts=facts)]))["vllm"]
+    plan = validation_plan(data([node("a", 0, facts=facts), node("b", 1, facts=facts)]))["vllm"]
     assert plan == {"status": "skipped", "reason": "vLLM is not serving (a: no GPU)"}
-    plan = vr.validation_plan(data([node("a", 0), node("b", 1)]))["vllm"]
+    plan = validation_plan(data([node("a", 0), node("b", 1)]))["vllm"]
     assert "vllm role was not applied" in plan["reason"]
 
 
@@ -315,20 +327,20 @@ def test_vllm_serving_takes_the_urls():
         "decode_url": "http://10.0.200.11:8100",
         "proxy_url": "http://10.0.200.10:8000",
     }
-    plan = vr.validation_plan(data([node("a", 0, facts={"nixl_efa_vllm": served}), node("b", 1)]))["vllm"]
+    plan = validation_plan(data([node("a", 0, facts={"nixl_efa_vllm": served}), node("b", 1)]))["vllm"]
     assert plan["status"] == "run" and plan["runner"] == "a"
     assert plan["proxy_url"] == "http://10.0.200.10:8000"
 
 
 def test_efa_entry_point_plans_only_pingpong():
-    plan = vr.validation_plan(data([node("a", 0), node("b", 1)], entry="efa"))
+    plan = validation_plan(data([node("a", 0), node("b", 1)], entry="efa"))
     assert plan["pingpong"]["status"] == "run"
     for name in ("nixl", "nccl", "mlflow", "vllm"):
         assert plan[name] == {"status": "skipped", "reason": "not part of the efa entry point"}
 
 
 def test_unselected_checks_are_skipped():
-    plan = vr.validation_plan(data([node("a", 0), node("b", 1)], checks=["node"]))
+    plan = validation_plan(data([node("a", 0), node("b", 1)], checks=["node"]))
     assert {plan[n]["reason"] for n in ("pingpong", "nixl", "nccl", "mlflow", "vllm")} == {
         "not selected (validation_checks)"
     }
@@ -338,8 +350,8 @@ def test_unreachable_node():
     down = node("b", 1)
     down.update(reachable=False, node_info=None, probe=None)
     d = data([node("a", 0), down])
-    assert vr.validation_plan(d)["pingpong"]["reason"] == "node b is unreachable"
-    check = by_id(vr.validation_report(d))[("node.reachable", "b")]
+    assert validation_plan(d)["pingpong"]["reason"] == "node b is unreachable"
+    check = by_id(validation_report(d))[("node.reachable", "b")]
     assert check["status"] == "failed" and "SSM" in check["cause"]
 
 
@@ -348,7 +360,7 @@ def test_unreachable_node():
 
 def test_aws_node_passes_every_node_check():
     d = data([node("a", 0, gpus=8, instance_type="p5.48xlarge")])
-    checks = by_id(vr.validation_report(d))
+    checks = by_id(validation_report(d))
     for check_id in ("node.efa_device", "node.efa_module", "node.infiniband", "node.gpu", "node.fi_info"):
         assert checks[(check_id, "a")]["status"] == "passed", check_id
     assert checks[("node.gpu", "a")]["reason"] == "8 x NVIDIA H100 80GB HBM3, CUDA 12.4.1"
@@ -357,7 +369,7 @@ def test_aws_node_passes_every_node_check():
 
 def test_missing_efa_fails_with_the_instance_type_and_hint():
     d = data([node("a", 0, efa=False, module=False, gpus=1, instance_type="g5.xlarge")])
-    checks = by_id(vr.validation_report(d))
+    checks = by_id(validation_report(d))
     device = checks[("node.efa_device", "a")]
     assert device["status"] == "failed"
     assert device["reason"] == "no EFA PCI device (instance type g5.xlarge)"
@@ -368,7 +380,7 @@ def test_missing_efa_fails_with_the_instance_type_and_hint():
 
 def test_efa_software_missing_names_the_installer():
     d = data([node("a", 0, efa=False, module=False, installed=False, gpus=1)])
-    check = by_id(vr.validation_report(d))[("node.efa_module", "a")]
+    check = by_id(validation_report(d))[("node.efa_module", "a")]
     assert check["status"] == "failed"
     assert "EFA installer" in check["cause"] and "nixl_efa.cluster.efa" in check["fix"]
 
@@ -376,7 +388,7 @@ def test_efa_software_missing_names_the_installer():
 def test_lab_node_reports_skipped_not_passed():
     d = data([node("a", 0, efa=False, module=False, installed=False, provider="tcp")])
     d["settings"].update(expect_efa=False, expect_gpu=False, fabric_provider="tcp")
-    checks = by_id(vr.validation_report(d))
+    checks = by_id(validation_report(d))
     for check_id in ("node.efa_device", "node.efa_module", "node.infiniband", "node.gpu"):
         assert checks[(check_id, "a")]["status"] == "skipped", check_id
         assert "not expected here" in checks[(check_id, "a")]["reason"]
@@ -385,7 +397,7 @@ def test_lab_node_reports_skipped_not_passed():
 
 def test_fi_info_efa_failure_hint():
     d = data([node("a", 0, fi_ok=False, gpus=1)])
-    check = by_id(vr.validation_report(d))[("node.fi_info", "a")]
+    check = by_id(validation_report(d))[("node.fi_info", "a")]
     assert check["status"] == "failed"
     assert "FI_PROVIDER" in check["cause"] and "/opt/amazon/efa/bin" in check["fix"]
 
@@ -393,7 +405,7 @@ def test_fi_info_efa_failure_hint():
 def test_node_info_failure_fails_the_node_checks():
     n = node("a", 0)
     n["node_info"] = {"failed": True, "msg": "MODULE FAILURE"}
-    checks = by_id(vr.validation_report(data([n])))
+    checks = by_id(validation_report(data([n])))
     assert checks[("node.efa_device", "a")]["reason"] == "efa_node_info failed: MODULE FAILURE"
 
 
@@ -402,7 +414,7 @@ def test_node_info_failure_fails_the_node_checks():
 
 def planned(d):
     d = copy.deepcopy(d)
-    d["plan"] = vr.validation_plan(d)
+    d["plan"] = validation_plan(d)
     return d
 
 
@@ -414,7 +426,7 @@ def two_nodes(**settings):
 
 def pingpong(d, client, server=None):
     d["results"] = {"pingpong": {"server_start": {"ansible_job_id": "j1"}, "server": server or {}, "client": client}}
-    return by_id(vr.validation_report(d))[("fabric.pingpong", None)]
+    return by_id(validation_report(d))[("fabric.pingpong", None)]
 
 
 def test_pingpong_passes_with_figures():
@@ -490,7 +502,7 @@ def nixl_run(d, initiator, target, target_finished=True):
             },
         }
     }
-    return by_id(vr.validation_report(d))[("nixl.transfer", None)]
+    return by_id(validation_report(d))[("nixl.transfer", None)]
 
 
 INITIATOR_OK = {
@@ -614,7 +626,7 @@ def test_nixl_target_port_in_use_names_the_port_and_the_fix():
 def test_nixl_without_any_answer():
     d = two_nodes()
     d["results"] = {"nixl": {"initiator": {"rc": 139, "stdout": "", "stderr": "Segmentation fault"}, "target": {}}}
-    check = by_id(vr.validation_report(d))[("nixl.transfer", None)]
+    check = by_id(validation_report(d))[("nixl.transfer", None)]
     assert check["status"] == "failed" and "no answer from the script" in check["reason"]
 
 
@@ -640,11 +652,11 @@ def test_nccl_passes_from_rank_zero_line():
     d = nccl_nodes()
     d["results"] = {
         "nccl": {
-            "a": {"finished": 1, "rc": 0, "stdout": "noise\n" + vr.NCCL_MARKER + " " + json.dumps(answer) + "\n"},
+            "a": {"finished": 1, "rc": 0, "stdout": "noise\n" + NCCL_MARKER + " " + json.dumps(answer) + "\n"},
             "b": {"finished": 1, "rc": 0, "stdout": ""},
         }
     }
-    check = by_id(vr.validation_report(d))[("nccl.all_reduce", None)]
+    check = by_id(validation_report(d))[("nccl.all_reduce", None)]
     assert check["status"] == "passed" and check["figures"]["busbw_gbps"] == 75.0
     assert check["title"].startswith("NCCL all_reduce")
     assert "16 ranks on 2 nodes, 256 MiB: bus bandwidth 75.00 GB/s" in check["reason"]
@@ -656,7 +668,7 @@ def test_nccl_rendezvous_failure_hint():
     d["results"] = {
         "nccl": {"a": {"finished": 1, "rc": 1, "stderr": error}, "b": {"finished": 1, "rc": 1, "stderr": ""}}
     }
-    check = by_id(vr.validation_report(d))[("nccl.all_reduce", None)]
+    check = by_id(validation_report(d))[("nccl.all_reduce", None)]
     assert check["status"] == "failed" and check["reason"].startswith("rendezvous failed")
     assert "a (10.0.200.10) port 29511" in check["cause"]
 
@@ -683,7 +695,7 @@ def mlflow_run(d, write, read):
             "read": {"rc": 0, "stdout": json.dumps(read)} if read else {},
         }
     }
-    return by_id(vr.validation_report(d))[("mlflow.write_read", None)]
+    return by_id(validation_report(d))[("mlflow.write_read", None)]
 
 
 def test_mlflow_passes_when_read_matches():
@@ -713,7 +725,7 @@ def test_mlflow_forbidden_and_mismatch():
 def test_mlflow_read_that_did_not_run_fails():
     d = mlflow_nodes()
     d["results"] = {"mlflow": {"write": {"rc": 0, "stdout": json.dumps(WRITE_OK)}, "read": {"skipped": True}}}
-    check = by_id(vr.validation_report(d))[("mlflow.write_read", None)]
+    check = by_id(validation_report(d))[("mlflow.write_read", None)]
     assert check["status"] == "failed" and check["reason"] == "b: the read did not run"
 
 
@@ -756,7 +768,7 @@ def vllm_report(answer, rc=None, served=None):
     d = planned(data([node("a", 0, gpus=1, facts={"nixl_efa_vllm": served or VLLM_SERVED}), node("b", 1, gpus=1)]))
     rc = (0 if answer.get("ok") else 1) if rc is None else rc
     d["results"] = {"vllm": {"check": {"rc": rc, "stdout": json.dumps(answer)}}}
-    report = vr.validation_report(d)
+    report = validation_report(d)
     return report, by_id(report)[("vllm.serving", None)]
 
 
@@ -844,7 +856,7 @@ def test_vllm_plan_runs_on_the_node_with_the_single_server():
         single_unit="nixl-efa-vllm-single.service",
     )
     d = data([node("a", 0, facts={"nixl_efa_vllm": decode}), node("b", 1, facts={"nixl_efa_vllm": prefill})])
-    plan = vr.validation_plan(d)["vllm"]
+    plan = validation_plan(d)["vllm"]
     assert (plan["runner"], plan["nodes"]) == ("b", ["b"])
     assert (plan["single_url"], plan["single_unit"]) == ("http://10.0.200.11:8300", "nixl-efa-vllm-single.service")
     assert (plan["prefill_url"], plan["decode_url"], plan["release"]) == (
@@ -856,17 +868,17 @@ def test_vllm_plan_runs_on_the_node_with_the_single_server():
 
 def test_vllm_plan_without_a_single_server_runs_on_the_first_node():
     d = data([node("a", 0, facts={"nixl_efa_vllm": VLLM_SERVED}), node("b", 1, facts={"nixl_efa_vllm": VLLM_SERVED})])
-    plan = vr.validation_plan(d)["vllm"]
+    plan = validation_plan(d)["vllm"]
     assert plan["runner"] == "a" and (plan["single_url"], plan["single_unit"]) == ("", "")
     # A node that is not serving is never the runner, even with a single unit in its fact.
     stale = dict(VLLM_SERVED, serving=False, single_unit="nixl-efa-vllm-single.service", single_url="http://b:8300")
     d = data([node("a", 0, facts={"nixl_efa_vllm": VLLM_SERVED}), node("b", 1, facts={"nixl_efa_vllm": stale})])
-    assert vr.validation_plan(d)["vllm"]["runner"] == "a"
+    assert validation_plan(d)["vllm"]["runner"] == "a"
 
 
 def test_markdown_figures_line_has_ttft_and_the_single_server():
     report, _check = vllm_report(VLLM_OK)
-    text = vr.validation_markdown(report)
+    text = validation_markdown(report)
     line = next(line for line in text.splitlines() if line.startswith("- vLLM completion through the proxy:"))
     assert line == (
         "- vLLM completion through the proxy: 0.42 s, TTFT 0.125 s, 23.5 tokens/s "
@@ -881,7 +893,7 @@ def test_nothing_ran_nothing_passed():
     """A plan with nothing to run and no results: no check between nodes may pass."""
     d = data([node("a", 0, efa=False, module=False, provider="tcp")])
     d["settings"].update(expect_efa=False, expect_gpu=False, fabric_provider="tcp")
-    report = vr.validation_report(d)
+    report = validation_report(d)
     passed = [c["id"] for c in report["checks"] if c["status"] == "passed"]
     assert passed == ["node.fi_info"]
     assert report["summary"] == {"passed": 1, "failed": 0, "skipped": 9, "checks": 10, "status": "passed"}
@@ -890,7 +902,7 @@ def test_nothing_ran_nothing_passed():
 def test_plan_statuses_run_without_results_fail():
     """Planned to run but no result came back (host failed mid-play): failed, not passed."""
     d = mlflow_nodes()
-    report = vr.validation_report(d)
+    report = validation_report(d)
     for check_id in ("fabric.pingpong", "nixl.transfer", "mlflow.write_read"):
         assert by_id(report)[(check_id, None)]["status"] == "failed", check_id
 
@@ -900,7 +912,7 @@ def test_every_failure_has_a_cause_and_a_fix():
         [node("a", 0, efa=False, module=False, installed=False, fi_ok=False), node("b", 1, facts={})],
         mlflow_hosts=["b"],
     )
-    report = vr.validation_report(d)
+    report = validation_report(d)
     failed = [c for c in report["checks"] if c["status"] == "failed"]
     assert len(failed) >= 6
     for check in failed:
@@ -913,7 +925,7 @@ def test_report_schema_fields():
     d = mlflow_nodes()
     d.update(started="2026-11-25T16:44:20Z", finished="2026-11-25T16:44:32Z", controller="ctl")
     d["results"] = {"mlflow_report": None}
-    report = vr.validation_report(d)
+    report = validation_report(d)
     assert set(report) == {
         "schema",
         "entry",
@@ -930,7 +942,7 @@ def test_report_schema_fields():
     assert report["schema"] == "nixl_efa.cluster/validation-report/v1"
     for check in report["checks"]:
         assert set(check) >= {"id", "title", "node", "nodes", "status", "reason", "figures", "details"}
-        assert check["status"] in vr.STATUSES
+        assert check["status"] in STATUSES
     assert report["checks"][-1]["id"] == "mlflow.report"
     assert report["checks"][-1]["status"] == "skipped"
     assert report["nodes"][0]["efa_devices"] == 1 and report["nodes"][0]["nixl_version"] == "1.5.1"
@@ -939,7 +951,7 @@ def test_report_schema_fields():
 
 def test_efa_entry_report_has_node_and_pingpong_only():
     d = data([node("a", 0, gpus=1), node("b", 1, gpus=1)], entry="efa")
-    ids = {c["id"] for c in vr.validation_report(d)["checks"]}
+    ids = {c["id"] for c in validation_report(d)["checks"]}
     assert ids == {
         "node.efa_device",
         "node.efa_module",
@@ -962,8 +974,8 @@ def test_markdown_has_table_failures_and_figures():
             "target": {"finished": 1, "rc": 0, "stdout": json.dumps(TARGET_OK)},
         },
     }
-    report = vr.validation_report(d)
-    text = vr.validation_markdown(report)
+    report = validation_report(d)
+    text = validation_markdown(report)
     assert text.startswith("# Cluster validation: demo\n")
     assert "| fi_pingpong between the first two nodes | a, b | PASS |" in text
     assert "| 1048576 | 100 | 3976.17 | 263.71 |" in text
@@ -986,7 +998,7 @@ def test_markdown_figures_line_names_the_memory_copy():
             "target": {"finished": 1, "rc": 0, "stdout": json.dumps(TARGET_OK)},
         },
     }
-    text = vr.validation_markdown(vr.validation_report(d))
+    text = validation_markdown(validation_report(d))
     line = next(line for line in text.splitlines() if line.startswith("- NIXL UCX WRITE:"))
     assert line.endswith(
         "bytes match: True; 10.0% of a plain memory copy of the same buffer on a (12.84 GB/s, best 13.5 GB/s)"
@@ -1001,7 +1013,7 @@ def test_mlflow_metrics_carry_the_memcpy_figures():
             "target": {"finished": 1, "rc": 0, "stdout": json.dumps(TARGET_OK)},
         },
     }
-    metrics = vr.validation_mlflow_batch(vr.validation_report(d))["metrics"]
+    metrics = validation_mlflow_batch(validation_report(d))["metrics"]
     assert metrics["nixl.transfer.memcpy_gbps"] == 12.84
     assert metrics["nixl.transfer.share_of_memcpy"] == pytest.approx(0.1)
 
@@ -1009,14 +1021,14 @@ def test_mlflow_metrics_carry_the_memcpy_figures():
 def test_markdown_escapes_pipes():
     d = data([node("a", 0, gpus=1)])
     d["nodes"][0]["node_info"] = {"failed": True, "msg": "a | b"}
-    text = vr.validation_markdown(vr.validation_report(d))
+    text = validation_markdown(validation_report(d))
     assert "a \\| b" in text
 
 
 def test_mlflow_batch_keys_and_values():
     d = two_nodes()
     d["results"] = {"pingpong": {"client": {"rc": 0, "stdout": LAB_CLIENT}, "server": {}}}
-    batch = vr.validation_mlflow_batch(vr.validation_report(d))
+    batch = validation_mlflow_batch(validation_report(d))
     assert batch["metrics"]["fabric.pingpong.mb_per_s.1048576"] == 3976.17
     assert batch["metrics"]["fabric.pingpong.usec_per_xfer.64"] == 682.24
     assert batch["metrics"]["node.efa_device.a.efa_devices"] == 1.0
@@ -1031,25 +1043,13 @@ def test_mlflow_batch_keys_and_values():
 
 
 def test_check_line():
-    check = vr.make_check("fabric.pingpong", "t", "failed", "refused", nodes=["a", "b"], kind="pingpong_refused")
-    assert vr.validation_check_line(check) == "FAIL fabric.pingpong (a, b): refused"
+    check = make_check("fabric.pingpong", "t", "failed", "refused", nodes=["a", "b"], kind="pingpong_refused")
+    assert validation_check_line(check) == "FAIL fabric.pingpong (a, b): refused"
 
 
 def test_hint_fills_context_and_never_leaves_braces():
-    text = vr.hint("pingpong_refused", server="a (10.0.0.1)", port=47592)
+    text = hint("pingpong_refused", server="a (10.0.0.1)", port=47592)
     assert "a (10.0.0.1) port 47592" in text["cause"]
-    text = vr.hint("pingpong_refused")
+    text = hint("pingpong_refused")
     assert "{" not in text["cause"] and "?" in text["cause"]
-    assert vr.hint("nixl_unknown_kind")["cause"] == vr.HINTS["nixl"][0]
-
-
-def test_filters_are_registered():
-    names = set(vr.FilterModule().filters())
-    assert names == {
-        "validation_pingpong",
-        "validation_plan",
-        "validation_report",
-        "validation_markdown",
-        "validation_mlflow_batch",
-        "validation_check_line",
-    }
+    assert hint("nixl_unknown_kind")["cause"] == HINTS["nixl"][0]

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.nodes import cluster_nodes
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.cluster_nodes import cluster_nodes
 
 ROLES = [["prefill", "mlflow"], ["decode"]]
 

@@ -1,0 +1,220 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the nixl_efa.cluster project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Which checks between nodes run, on which nodes, and why the others do not."""
+
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import as_dict
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import fi_info_ok
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import is_selected
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import node_fact
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import node_info_of
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import probe_ok
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import skip_reason
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import sorted_nodes
+
+# --- plan ----------------------------------------------------------------------------------
+
+
+def _skipped(reason, **extra):
+    return dict(extra, status="skipped", reason=reason)
+
+
+def _failed(reason, kind, **context):
+    return {"status": "failed", "reason": reason, "kind": kind, "context": context}
+
+
+def _pair_problem(data, nodes, what):
+    """Why a check between the first two nodes cannot run, or None."""
+    if not is_selected(data, what):
+        return "not selected (validation_checks)"
+    if len(nodes) < 2:
+        return f"needs two nodes in the play, found {len(nodes)}"
+    for node in nodes[:2]:
+        if not node.get("reachable", True):
+            return f"node {node['name']} is unreachable"
+        if not probe_ok(node):
+            return f"the probe of node {node['name']} failed"
+    return None
+
+
+def validation_plan(data):
+    """Decide which checks between nodes run, on which nodes, and why the others do not.
+
+    data: entry (main or efa), checks (selected names), nodes (per node: name, node_index, private_ip,
+    groups, reachable, node_info, probe), settings, mlflow_url (explicit), mlflow_hosts (group
+    mlflow), mlflow_fact_urls ({host: url} of the nixl_efa_mlflow facts the controller knows).
+
+    Returns {pair, nodes, pingpong, nixl, nccl, mlflow, vllm}; each check entry has status (run,
+    skipped or failed) and reason, and when it runs what the tasks need.
+    """
+    nodes = sorted_nodes(data)
+    settings = as_dict(data.get("settings"))
+    plan = {"pair": [n["name"] for n in nodes[:2]], "nodes": [n["name"] for n in nodes]}
+
+    problem = _pair_problem(data, nodes, "pingpong")
+    if problem is None:
+        bad = [n["name"] for n in nodes[:2] if not fi_info_ok(n)]
+        if bad:
+            provider = settings.get("fabric_provider", "efa")
+            problem = f"fi_info -p {provider} failed on {', '.join(bad)} (see that check)"
+    if problem:
+        plan["pingpong"] = _skipped(problem)
+    else:
+        plan["pingpong"] = {
+            "status": "run",
+            "reason": "",
+            "server": nodes[0]["name"],
+            "client": nodes[1]["name"],
+            "server_ip": nodes[0]["private_ip"],
+            "nodes": [nodes[0]["name"], nodes[1]["name"]],
+        }
+    if data.get("entry") == "efa":
+        for name in ("nixl", "nccl", "mlflow", "vllm"):
+            plan[name] = _skipped("not part of the efa entry point")
+        return plan
+    plan["nixl"] = _plan_nixl(data, nodes, settings)
+    plan["nccl"] = _plan_nccl(data, nodes)
+    plan["mlflow"] = _plan_mlflow(data, nodes)
+    plan["vllm"] = _plan_vllm(data, nodes)
+    return plan
+
+
+def _plan_nixl(data, nodes, settings):
+    problem = _pair_problem(data, nodes, "nixl")
+    if problem:
+        return _skipped(problem)
+    backend = settings.get("nixl_backend", "LIBFABRIC")
+    per_node = {}
+    for node in nodes[:2]:
+        name = node["name"]
+        fact = node_fact(node, "nixl_efa_nixl")
+        if not fact:
+            return _failed(f"NIXL is not installed on {name} (no nixl_efa_nixl fact)", "nixl_missing", node=name)
+        state = as_dict(as_dict(fact.get("backends")).get(backend))
+        if not state:
+            return _skipped(f"backend {backend} was not probed on {name} (add it to the nixl role's nixl_backends)")
+        if not state.get("loadable"):
+            return _skipped(f"backend {backend} is not loadable on {name}: {state.get('error')}")
+        per_node[name] = {
+            "python": fact.get("python") or "python3",
+            "module": fact.get("module") or "nixl_cu12",
+            "env_file": fact.get("env_file") or "",
+            "version": fact.get("version"),
+        }
+    return {
+        "status": "run",
+        "reason": "",
+        "initiator": nodes[0]["name"],
+        "target": nodes[1]["name"],
+        "target_ip": nodes[1]["private_ip"],
+        "backend": backend,
+        "node": per_node,
+        "nodes": [nodes[0]["name"], nodes[1]["name"]],
+    }
+
+
+def _plan_nccl(data, nodes):
+    if not is_selected(data, "nccl"):
+        return _skipped("not selected (validation_checks)")
+    if len(nodes) < 2:
+        return _skipped(f"needs two nodes in the play, found {len(nodes)}")
+    settings = as_dict(data.get("settings"))
+    # gloo runs on CPUs: a way to try the launch where there is no GPU, never a GPU measurement.
+    cpu_only = settings.get("nccl_backend") == "gloo"
+    per_node_setting = int(settings.get("nccl_gpus_per_node") or 0)
+    per_node = {}
+    for node in nodes:
+        name = node["name"]
+        if not node.get("reachable", True):
+            return _skipped(f"node {name} is unreachable")
+        gpus = int(as_dict(as_dict(node_info_of(node)).get("gpu")).get("count") or 0)
+        fact = node_fact(node, "nixl_efa_nccl")
+        if not cpu_only:
+            if fact is not None and not fact.get("gpu"):
+                why = skip_reason(fact.get("reason"), "no GPU")
+                return _skipped(f"no GPU on {name}" + ("" if why.lower() == "no gpu" else f" ({why})"))
+            if fact is None:
+                if gpus == 0:
+                    return _skipped(f"no GPU on {name}")
+                return _failed(f"{name} has {gpus} GPUs but no nixl_efa_nccl fact", "nccl_missing", node=name)
+            gpus = int(fact.get("gpus") or gpus)
+        torchrun = as_dict(node.get("probe")).get("torchrun")
+        if not torchrun:
+            return _failed(f"torchrun not found on {name}", "nccl_torchrun", node=name)
+        per_node[name] = {
+            "procs": per_node_setting or (1 if cpu_only else gpus),
+            "torchrun": torchrun,
+            "python": as_dict(node.get("probe")).get("torchrun_python") or torchrun.rsplit("/", 1)[0] + "/python3",
+            "env_file": as_dict(fact).get("env_file") or "",
+        }
+    return {
+        "status": "run",
+        "reason": "",
+        "backend": "gloo" if cpu_only else "nccl",
+        "master": nodes[0]["name"],
+        "master_ip": nodes[0]["private_ip"],
+        "nnodes": len(nodes),
+        "node": per_node,
+        "nodes": [n["name"] for n in nodes],
+    }
+
+
+def _plan_mlflow(data, nodes):
+    if not is_selected(data, "mlflow"):
+        return _skipped("not selected (validation_checks)")
+    if not nodes:
+        return _skipped("no nodes in the play")
+    url = data.get("mlflow_url") or ""
+    hosts = list(data.get("mlflow_hosts") or [])
+    if not url:
+        urls = {k: v for k, v in as_dict(data.get("mlflow_fact_urls")).items() if v}
+        for node in nodes:
+            fact = node_fact(node, "nixl_efa_mlflow")
+            if fact and fact.get("url"):
+                urls.setdefault(node["name"], fact["url"])
+        url = next((urls[h] for h in hosts if h in urls), next(iter(urls.values()), ""))
+    if not url:
+        if hosts:
+            return _failed(
+                f"no MLflow URL: {hosts[0]} is in group mlflow but has no nixl_efa_mlflow fact",
+                "mlflow_missing",
+                node=hosts[0],
+            )
+        return _skipped("no MLflow server: no host in group mlflow and validation_mlflow_url is empty")
+    writer = nodes[0]
+    reader = nodes[1] if len(nodes) > 1 else nodes[0]
+    for node in (writer, reader):
+        if not node.get("reachable", True):
+            return _skipped(f"node {node['name']} is unreachable")
+    return {
+        "status": "run",
+        "reason": "",
+        "url": url.rstrip("/"),
+        "writer": writer["name"],
+        "reader": reader["name"],
+        "nodes": sorted({writer["name"], reader["name"]}, key=[n["name"] for n in nodes].index),
+    }
+
+
+def _plan_vllm(data, nodes):
+    if not is_selected(data, "vllm"):
+        return _skipped("not selected (validation_checks)")
+    facts = [(n, node_fact(n, "nixl_efa_vllm")) for n in nodes if n.get("reachable", True)]
+    facts = [(n, f) for n, f in facts if f is not None]
+    if not facts:
+        return _skipped("no node has a nixl_efa_vllm fact (the vllm role was not applied)")
+    serving = [f for n, f in facts if f.get("serving")]
+    if not serving:
+        node, fact = facts[0]
+        return _skipped(f"vLLM is not serving ({node['name']}: {skip_reason(fact.get('reason'), 'no reason given')})")
+    # The single (plain) server is a unit on a prefill host: that host runs the check, to start and stop it.
+    single = next(((n, f) for n, f in facts if f.get("serving") and f.get("single_unit")), None)
+    runner = single[0]["name"] if single else nodes[0]["name"]
+    plan = {"status": "run", "reason": "", "runner": runner, "nodes": [runner]}
+    for key in ("prefill_url", "decode_url", "proxy_url", "model", "release"):
+        plan[key] = next((f[key] for f in serving if f.get(key)), "")
+    plan["single_url"] = single[1]["single_url"] if single else ""
+    plan["single_unit"] = single[1]["single_unit"] if single else ""
+    return plan

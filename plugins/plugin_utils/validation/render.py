@@ -1,0 +1,187 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the nixl_efa.cluster project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The report's renderings: Markdown, one line per check, and the MLflow batch."""
+
+import re
+
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import STATUSES
+
+# --- renderings ----------------------------------------------------------------------------
+
+_LABEL = {"passed": "PASS", "failed": "**FAIL**", "skipped": "skip"}
+
+
+def _md(value):
+    return str("-" if value in (None, "") else value).replace("|", "\\|").replace("\n", " ")
+
+
+def validation_markdown(report):
+    """The report as Markdown: summary, a table of every check, failures with cause and fix, figures, nodes."""
+    summary = report["summary"]
+    settings = report.get("settings") or {}
+    lines = [
+        f"# Cluster validation: {report.get('cluster')}",
+        "",
+        f"- Result: **{summary['status'].upper()}**: {summary['passed']} passed, {summary['failed']} failed, "
+        f"{summary['skipped']} skipped of {summary['checks']} checks",
+        f"- Entry point `{report.get('entry')}`, started {report.get('started')}, finished {report.get('finished')}",
+        f"- Fabric provider `{settings.get('fabric_provider')}`, NIXL backend `{settings.get('nixl_backend')}`",
+    ]
+    mlflow = report.get("mlflow") or {}
+    if mlflow.get("run_id"):
+        lines.append(
+            f"- MLflow: experiment `{mlflow.get('experiment')}`, run `{mlflow['run_id']}` at {mlflow.get('url')}"
+        )
+    lines += ["", "## Checks", "", "| Check | Node | Status | Result |", "|---|---|---|---|"]
+    for check in report["checks"]:
+        where = check.get("node") or ", ".join(check.get("nodes") or [])
+        lines.append(f"| {_md(check['title'])} | {_md(where)} | {_LABEL[check['status']]} | {_md(check['reason'])} |")
+    failures = [c for c in report["checks"] if c["status"] == "failed"]
+    if failures:
+        lines += ["", "## Failures: likely cause and fix"]
+        for check in failures:
+            where = check.get("node") or ", ".join(check.get("nodes") or [])
+            lines += [
+                "",
+                f"### {check['title']}" + (f" ({where})" if where else ""),
+                "",
+                f"- What happened: {check['reason']}",
+                f"- Likely cause: {check.get('cause', '')}",
+                f"- Fix: {check.get('fix', '')}",
+            ]
+    lines += _figures_md(report)
+    lines += [
+        "",
+        "## Nodes",
+        "",
+        "| Node | Index | Address | Instance type | EFA devices | libfabric | GPUs | NIXL |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for n in report["nodes"]:
+        values = (
+            n["name"],
+            n["node_index"],
+            n["private_ip"],
+            n.get("instance_type"),
+            n.get("efa_devices"),
+            n.get("libfabric_version"),
+            n.get("gpus"),
+            n.get("nixl_version"),
+        )
+        lines.append("| " + " | ".join(_md(v) for v in values) + " |")
+    lines += ["", "A skipped check did not run; its reason says why. Only checks that ran can pass."]
+    return "\n".join(lines) + "\n"
+
+
+def _figures_md(report):
+    by_id = {c["id"]: c for c in report["checks"] if c.get("node") is None}
+    lines = []
+    pingpong = by_id.get("fabric.pingpong")
+    if pingpong and pingpong["details"].get("sizes"):
+        details = pingpong["details"]
+        lines += [
+            "",
+            f"## fi_pingpong: server {details['server']['node']}, client {details['client']['node']}, "
+            f"provider {details.get('provider')}",
+            "",
+            "| Bytes | Iterations | MB/s | usec/xfer |",
+            "|---:|---:|---:|---:|",
+        ]
+        for row in pingpong["details"]["sizes"]:
+            lines.append(f"| {row['bytes']} | {row['sent']} | {row['mb_per_s']:.2f} | {row['usec_per_xfer']:.2f} |")
+    figures = []
+    nixl = by_id.get("nixl.transfer")
+    if nixl and nixl["figures"].get("gbps") is not None:
+        f = nixl["figures"]
+        figures.append(
+            f"- NIXL {nixl['details'].get('backend')} WRITE: {f['gbps']} GB/s "
+            f"(first transfer {f.get('gbps_first')} GB/s, "
+            f"best {f.get('gbps_best')} GB/s), {f.get('size_mib')} MiB x {f.get('iterations')}, "
+            f"bytes match: {f.get('bytes_match')}"
+            + (
+                f"; {f['share_of_memcpy']:.1%} of a plain memory copy of the same buffer on "
+                f"{(nixl['details'].get('initiator') or {}).get('node')} ({f['memcpy_gbps']} GB/s, "
+                f"best {f.get('memcpy_gbps_best')} GB/s)"
+                if f.get("memcpy_gbps") is not None
+                else ""
+            )
+        )
+    nccl = by_id.get("nccl.all_reduce")
+    if nccl and nccl["figures"].get("busbw_gbps") is not None:
+        f = nccl["figures"]
+        figures.append(
+            f"- NCCL all_reduce: bus bandwidth {f['busbw_gbps']} GB/s, algorithm bandwidth {f.get('algbw_gbps')} GB/s, "
+            f"{f.get('world_size')} ranks"
+        )
+    vllm = by_id.get("vllm.serving")
+    if vllm and vllm["figures"].get("completion_seconds") is not None:
+        f = vllm["figures"]
+        line = f"- vLLM completion through the proxy: {f['completion_seconds']} s"
+        if f.get("ttft_seconds") is not None:
+            line += f", TTFT {f['ttft_seconds']} s, {f.get('tokens_per_second')} tokens/s"
+        if f.get("single_ttft_seconds") is not None:
+            line += f" (single server: TTFT {f['single_ttft_seconds']} s, {f.get('single_tokens_per_second')} tokens/s)"
+        figures.append(line)
+    if figures:
+        lines += ["", "## Figures", ""] + figures
+    return lines
+
+
+def validation_check_line(check):
+    """One line for a check: "FAIL fabric.pingpong (val-0, val-1): reason"."""
+    where = check.get("node") or ", ".join(check.get("nodes") or [])
+    label = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}.get(check.get("status"), "?")
+    return f"{label} {check.get('id')}" + (f" ({where})" if where else "") + f": {check.get('reason')}"
+
+
+def _key(text):
+    """An MLflow key: letters, digits, _ - . / and space only."""
+    return re.sub(r"[^A-Za-z0-9_.\-/ ]", "_", str(text))
+
+
+def validation_mlflow_batch(report):
+    """Params, metrics and tags of the report's MLflow run: every figure, every check's status."""
+    settings = report.get("settings") or {}
+    nodes = report.get("nodes") or []
+    params = {
+        "cluster": report.get("cluster"),
+        "entry": report.get("entry"),
+        "nodes": ",".join(n["name"] for n in nodes),
+        "node_count": len(nodes),
+    }
+    for name in (
+        "fabric_provider",
+        "pingpong_endpoint",
+        "pingpong_iterations",
+        "nixl_backend",
+        "nixl_size_mib",
+        "nixl_iterations",
+        "nccl_size_mib",
+    ):
+        if settings.get(name) is not None:
+            params["setting." + name] = settings[name]
+    for node in nodes:
+        for name in ("instance_type", "libfabric_version", "efa_installer_version", "cuda_version", "nixl_version"):
+            if node.get(name):
+                params[_key(f"node.{node['name']}.{name}")] = node[name]
+    summary = report["summary"]
+    metrics = {f"checks.{s}": float(summary[s]) for s in STATUSES}
+    tags = {"validation.status": summary["status"], "validation.schema": report.get("schema")}
+    for check in report["checks"]:
+        key = check["id"] + (f".{check['node']}" if check.get("node") else "")
+        tags[_key("check." + key)] = check["status"]
+        for name, value in (check.get("figures") or {}).items():
+            if isinstance(value, (bool, int, float)):
+                metrics[_key(f"{key}.{name}")] = float(value)
+        if check["id"] == "fabric.pingpong":
+            for row in check["details"].get("sizes") or []:
+                metrics[f"fabric.pingpong.mb_per_s.{row['bytes']}"] = row["mb_per_s"]
+                metrics[f"fabric.pingpong.usec_per_xfer.{row['bytes']}"] = row["usec_per_xfer"]
+    return {
+        "params": {k: str(v)[:500] for k, v in params.items()},
+        "metrics": metrics,
+        "tags": {k: str(v)[:500] for k, v in tags.items()},
+    }

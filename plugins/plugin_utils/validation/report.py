@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the nixl_efa.cluster project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The validation report: every check, in order, from the plan and the raw results."""
+
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import mlflow_check
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import mlflow_report_check
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import nccl_check
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import nixl_check
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import pingpong_check
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import vllm_check
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import SCHEMA
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import STATUSES
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import as_dict
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import is_selected
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import json_line
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import node_fact
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import node_facts
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import node_info_of
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import sorted_nodes
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.node_checks import node_checks
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.plan import validation_plan
+
+# --- report --------------------------------------------------------------------------------
+
+
+def validation_report(data):
+    """Build the report from the plan and the raw results.
+
+    data: what validation_plan takes, plus plan (its answer; computed when absent), results
+    ({pingpong: {server_start, server, client}, nixl: {target, initiator}, nccl: {node: result},
+    mlflow: {write, read}, vllm: {check}, mlflow_report: result}), cluster, started, finished,
+    controller. mlflow_report present (even null) adds the check of logging the report itself.
+    """
+    settings = as_dict(data.get("settings"))
+    plan = as_dict(data.get("plan")) or validation_plan(data)
+    results = as_dict(data.get("results"))
+    nodes = sorted_nodes(data)
+    entry = data.get("entry") or "main"
+    checks = []
+    for node in nodes:
+        if is_selected(data, "node") or not node.get("reachable", True):
+            checks.extend(node_checks(node, settings))
+    checks.append(pingpong_check(as_dict(plan.get("pingpong")), as_dict(results.get("pingpong")), settings))
+    if entry != "efa":
+        checks.append(nixl_check(as_dict(plan.get("nixl")), as_dict(results.get("nixl")), settings))
+        checks.append(nccl_check(as_dict(plan.get("nccl")), as_dict(results.get("nccl")), settings))
+        checks.append(mlflow_check(as_dict(plan.get("mlflow")), as_dict(results.get("mlflow")), settings))
+        checks.append(vllm_check(as_dict(plan.get("vllm")), as_dict(results.get("vllm")), settings))
+        if "mlflow_report" in results:
+            checks.append(mlflow_report_check(as_dict(plan.get("mlflow")), results.get("mlflow_report"), settings))
+    counts = {status: sum(1 for c in checks if c["status"] == status) for status in STATUSES}
+    write = json_line(as_dict(as_dict(results.get("mlflow")).get("write")).get("stdout")) or {}
+    return {
+        "schema": SCHEMA,
+        "entry": entry,
+        "cluster": data.get("cluster"),
+        "started": data.get("started"),
+        "finished": data.get("finished"),
+        "controller": data.get("controller"),
+        "summary": dict(counts, checks=len(checks), status="failed" if counts["failed"] else "passed"),
+        "settings": settings,
+        "nodes": [_node_summary(n) for n in nodes],
+        "checks": checks,
+        "mlflow": {
+            "url": as_dict(plan.get("mlflow")).get("url"),
+            "experiment": settings.get("mlflow_experiment"),
+            "experiment_id": write.get("experiment_id"),
+            "run_id": write.get("run_id"),
+        },
+    }
+
+
+def _node_summary(node):
+    info = as_dict(node_info_of(node))
+    efa = as_dict(info.get("efa"))
+    gpu = as_dict(info.get("gpu"))
+    return {
+        "name": node.get("name"),
+        "node_index": node.get("node_index"),
+        "private_ip": node.get("private_ip"),
+        "groups": sorted(node.get("groups") or []),
+        "reachable": node.get("reachable", True),
+        "instance_type": info.get("instance_type") or node.get("inventory_instance_type") or None,
+        "efa_installed": efa.get("installed"),
+        "efa_installer_version": efa.get("installer_version"),
+        "efa_devices": len(efa.get("pci_devices") or []),
+        "libfabric_version": as_dict(efa.get("libfabric")).get("version"),
+        "gpus": gpu.get("count"),
+        "gpu_names": sorted({g.get("name") for g in gpu.get("gpus") or [] if g.get("name")}),
+        "cuda_version": gpu.get("cuda_version"),
+        "nixl_version": as_dict(node_fact(node, "nixl_efa_nixl")).get("version"),
+        "facts": sorted(node_facts(node)),
+    }
