@@ -3,8 +3,8 @@
 # Copyright: Contributors to the nixl_efa.cluster project
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Filters of ownership before change: the global names of a cluster (with its region), and the
-resources of its names that are not its own."""
+"""Filters of ownership before change: the global names of a cluster (with its region), its ownership
+tag, and the resources of its names that are not its own."""
 
 from ansible.errors import AnsibleFilterError
 
@@ -31,5 +31,7 @@ class FilterModule:
         return {
             "node_role_name": _wrap(cluster_names.node_role_name),
             "cluster_bucket_name": _wrap(cluster_names.cluster_bucket_name),
+            "cluster_tag": _wrap(cluster_names.cluster_tag),
+            "cluster_resource_name": _wrap(cluster_names.cluster_resource_name),
             "ownership_problems": _wrap(ownership.ownership_problems),
         }

@@ -17,6 +17,8 @@ from decimal import InvalidOperation
 
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import ownership
+
 # Tag that carries the caller's purchase key on the reservation we buy. A
 # re-run finds the block by this tag and never buys a second one.
 PURCHASE_KEY_TAG = "nixl-efa:purchase-key"
@@ -327,8 +329,8 @@ def fee_from_tags(tags):
 # exactly one run can create. It outlives the run, so a crash between buying and recording leaves
 # it behind as the sign that a purchase may have happened.
 
-# Tag naming the cluster that owns a Parameter Store entry of this collection.
-CLUSTER_TAG = "nixl-efa:cluster"
+# The tag naming the cluster that owns a Parameter Store entry (module_utils/ownership.py).
+CLUSTER_TAG = ownership.CLUSTER_TAG
 INTENT_BUYING = "buying"
 INTENT_BOUGHT = "bought"
 # AWS: poll a Describe call with exponential backoff, "starting with a couple of seconds of wait

@@ -5,16 +5,19 @@
 
 """Ownership before change: whether an existing resource of a cluster's name is that cluster's.
 
-Every resource this collection creates carries its ownership tag (the roles' ``nixl-efa:cluster``,
-whose key each role defines once and passes in here) set to the cluster's name. Before a module or a
-role changes or deletes a resource it found by name, it asks ``ownership_problem``: None when the tag
-names the cluster, otherwise a sentence naming the resource and the tag found. The tag key is never
-written here, so there is one home per role.
+Every resource this collection creates carries its ownership tag, CLUSTER_TAG (``nixl-efa:cluster``),
+set to the cluster's name. This is the key's one home: modules read it from here, and roles and
+playbooks from the cluster_tag filter (plugin_utils/cluster_names), which reads it from here. Before
+a module or a role changes or deletes a resource it found by name, it asks ``ownership_problem``: None
+when the tag names the cluster, otherwise a sentence naming the resource and the tag found.
 
 Pure logic, no AWS calls: efa_launch_template and the ownership_problems filter feed it what AWS returned.
 """
 
 from __future__ import annotations
+
+# The ownership tag's key: the only place it is written.
+CLUSTER_TAG = "nixl-efa:cluster"
 
 
 def tags_as_dict(tags):

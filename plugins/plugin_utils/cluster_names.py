@@ -20,7 +20,12 @@ the bucket does not for a long cluster name in a long region name (``nixl-efa-``
 followed by six hex digits of the SHA-256 of the whole cluster name, so that two clusters sharing the
 first characters still get two buckets; the region and the account id always stay whole.
 
-Pure logic; the node_role_name and cluster_bucket_name filters are its Ansible face.
+The cluster's regional names (security group, placement group, launch template, Parameter Store path) and
+its ownership tag are given here too (cluster_resource_name, cluster_tag), so that no role or playbook
+retypes them.
+
+Pure logic; the node_role_name, cluster_bucket_name, cluster_resource_name and cluster_tag filters are its
+Ansible face.
 """
 
 from __future__ import annotations
@@ -28,10 +33,19 @@ from __future__ import annotations
 import hashlib
 import re
 
+from ansible_collections.nixl_efa.cluster.plugins.module_utils.ownership import CLUSTER_TAG
+
 ROLE_NAME_LIMIT = 64
 BUCKET_NAME_LIMIT = 63
 BUCKET_PREFIX = "nixl-efa-"
 ROLE_SUFFIX = "node"
+PARAMETER_ROOT = "/nixl-efa"
+# The regional resources named after the cluster: <cluster><suffix>, unique in the cluster's VPC or region.
+RESOURCE_SUFFIXES = {
+    "security_group": "-efa",
+    "placement_group": "-cluster",
+    "launch_template": "-nodes",
+}
 DIGEST_LENGTH = 6
 
 CLUSTER_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
@@ -70,3 +84,37 @@ def cluster_bucket_name(cluster, region, account):
     _check(str(account), ACCOUNT_PATTERN, "Account id")
     tail = f"-{region}-{account}"
     return BUCKET_PREFIX + fit_cluster(cluster, len(BUCKET_PREFIX) + len(tail), BUCKET_NAME_LIMIT) + tail
+
+
+TAG_OUTPUTS = ("tags", "filter")
+
+
+def cluster_tag(cluster, output="tags"):
+    """The cluster's ownership tag (module_utils/ownership.CLUSTER_TAG) as a resource's tags or an EC2 filter.
+
+    tags: {"nixl-efa:cluster": cluster}, to combine into a resource's tags; filter:
+    {"tag:nixl-efa:cluster": cluster}, for EC2 describe filters. The key alone is the cluster_tag_key lookup.
+    """
+    if not isinstance(cluster, str) or not cluster:
+        raise ValueError(f"cluster_tag needs the cluster name, got {cluster!r}")
+    if output == "filter":
+        return {f"tag:{CLUSTER_TAG}": cluster}
+    if output == "tags":
+        return {CLUSTER_TAG: cluster}
+    raise ValueError(f"cluster_tag output {output!r} is not one of {', '.join(TAG_OUTPUTS)}")
+
+
+def cluster_resource_name(cluster, kind):
+    """The default name of a cluster's regional resource: its security group (<cluster>-efa), placement group
+    (<cluster>-cluster), launch template (<cluster>-nodes), or its Parameter Store path (/nixl-efa/<cluster>).
+
+    No check of the cluster name here: the roles check their inputs first, and name the variable set.
+    """
+    if not isinstance(cluster, str) or not cluster:
+        raise ValueError(f"cluster_resource_name needs the cluster name, got {cluster!r}")
+    if kind == "parameter_path":
+        return f"{PARAMETER_ROOT}/{cluster}"
+    if kind in RESOURCE_SUFFIXES:
+        return cluster + RESOURCE_SUFFIXES[kind]
+    kinds = ", ".join([*RESOURCE_SUFFIXES, "parameter_path"])
+    raise ValueError(f"cluster_resource_name kind {kind!r} is not one of {kinds}")

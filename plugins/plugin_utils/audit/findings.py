@@ -24,6 +24,7 @@ from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common impo
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common import protocol_of
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common import rule_text
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common import sources_of
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.cluster_names import cluster_resource_name
 
 
 def _public_ingress(groups):
@@ -193,7 +194,7 @@ def audit_findings(data):
     settings = data.get("settings") or {}
     wanted_group = settings.get("placement_group_name")
     if wanted_group is None:
-        wanted_group = f"{data.get('cluster', '')}-cluster"
+        wanted_group = cluster_resource_name(data["cluster"], "placement_group") if data.get("cluster") else ""
     return [
         _public_ingress(groups),
         _ssh(groups),

@@ -14,11 +14,14 @@ from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common impo
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common import sources_of
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common import vpc_id_of
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.findings import findings_of
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.cluster_names import cluster_resource_name
 
 
 def _cluster_group(data):
     groups = data.get("security_groups") or []
-    wanted = (data.get("settings") or {}).get("security_group_name") or f"{data.get('cluster', '')}-efa"
+    wanted = (data.get("settings") or {}).get("security_group_name")
+    if not wanted and data.get("cluster"):
+        wanted = cluster_resource_name(data["cluster"], "security_group")
     for group in groups:
         if group.get("group_name") == wanted:
             return group

@@ -7,6 +7,7 @@
 
 import json
 
+from ansible_collections.nixl_efa.cluster.plugins.module_utils.ownership import CLUSTER_TAG
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common import ALL_PROTOCOLS
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common import PUBLIC_ACCESS_FLAGS
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common import RULE
@@ -473,7 +474,7 @@ def audit_text(data):
         f"Region:     {data.get('region', '')}",
         f"Account:    {data.get('account', '')}",
         f"Caller:     {data.get('caller_arn', '')}",
-        f"Selection:  tag nixl-efa:cluster={data.get('cluster', '')}, and what the nodes use",
+        f"Selection:  tag {CLUSTER_TAG}={data.get('cluster', '')}, and what the nodes use",
     ]
     _text_quick_reference(out, data, summary)
     _text_iam(out, data)

@@ -8,6 +8,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nixl_efa.cluster.plugins.filter.cluster_names import FilterModule
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import ownership
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils import cluster_names
 
 ACCOUNT = "123456789012"
@@ -84,5 +85,46 @@ def test_the_filters_raise_ansible_errors():
     filters = FilterModule().filters()
     assert filters["node_role_name"]("demo", "us-west-2") == "demo-us-west-2-node"
     assert filters["cluster_bucket_name"]("demo", "us-west-2", ACCOUNT) == f"nixl-efa-demo-us-west-2-{ACCOUNT}"
+    assert filters["cluster_tag"]("demo", "filter") == {"tag:nixl-efa:cluster": "demo"}
+    with pytest.raises(AnsibleFilterError, match="cluster name"):
+        filters["cluster_tag"]("")
     with pytest.raises(AnsibleFilterError, match="Region"):
         filters["node_role_name"]("demo", "nowhere")
+
+
+def test_cluster_tag_shapes_read_the_one_key():
+    assert cluster_names.cluster_tag("demo") == {ownership.CLUSTER_TAG: "demo"}
+    assert cluster_names.cluster_tag("demo", "filter") == {"tag:" + ownership.CLUSTER_TAG: "demo"}
+    assert ownership.CLUSTER_TAG == "nixl-efa:cluster"
+
+
+@pytest.mark.parametrize("cluster", ["", None, 3])
+def test_cluster_tag_needs_a_name(cluster):
+    with pytest.raises(ValueError, match="needs the cluster name"):
+        cluster_names.cluster_tag(cluster)
+
+
+def test_cluster_tag_names_its_outputs():
+    with pytest.raises(ValueError, match="not one of tags, filter"):
+        cluster_names.cluster_tag("demo", "key")
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("security_group", "demo-efa"),
+        ("placement_group", "demo-cluster"),
+        ("launch_template", "demo-nodes"),
+        ("parameter_path", "/nixl-efa/demo"),
+    ],
+)
+def test_cluster_resource_names(kind, name):
+    assert cluster_names.cluster_resource_name("demo", kind) == name
+    assert FilterModule().filters()["cluster_resource_name"]("demo", kind) == name
+
+
+def test_cluster_resource_name_refuses_an_unknown_kind_and_no_cluster():
+    with pytest.raises(ValueError, match="not one of security_group, placement_group, launch_template, parameter_path"):
+        cluster_names.cluster_resource_name("demo", "bucket")
+    with pytest.raises(AnsibleFilterError, match="needs the cluster name"):
+        FilterModule().filters()["cluster_resource_name"]("", "security_group")
