@@ -263,6 +263,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import capacity_block as cb
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import capacity_block_extension as cbe
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import capacity_block_purchase as cbp
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import ec2_api
 
@@ -296,19 +297,6 @@ def choose_offering(module, client):
         if offering is None:
             module.fail_json(msg="No capacity block offering matches this search; nothing was bought", search=search)
     return offering
-
-
-def dry_run(module, call, what):
-    """Check mode: ask EC2 whether the purchase is allowed (DryRun=true); fail unless it is."""
-    try:
-        call()
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        allowed, message = cbp.dry_run_outcome(e)
-    else:  # EC2 never acts on DryRun: an answer without error is not one
-        allowed, message = False, "EC2 answered the dry run without DryRunOperation; nothing was bought"
-    if not allowed:
-        module.fail_json(msg=f"Check mode, {what}: {message}", dry_run={"allowed": False, "message": message})
-    return {"allowed": True, "message": message}
 
 
 def intent_for(module, client):
@@ -371,7 +359,7 @@ def buy(module, client):
     intent = intent_for(module, client)
     if module.check_mode:
         # A dry run buys nothing, so it may be retried on throttling like any describe call.
-        answer = dry_run(
+        answer = cbe.dry_run(
             module,
             lambda: client.purchase_capacity_block(DryRun=True, aws_retry=True, **request),
             f"buying {offering['capacity_block_offering_id']}",
@@ -442,71 +430,6 @@ def buy(module, client):
     module.exit_json(changed=True, capacity_block=result, offering=offering, recovered=recovered, intent=intent_result)
 
 
-def extend(module, client, reservation):
-    """Returns (changed, extension) after buying only the extension hours still missing."""
-    wanted = module.params["extend_hours"]
-    reservation_id = reservation["capacity_reservation_id"]
-    history = ec2_api.describe_capacity_block_extension_history(client, reservation_id)
-    already = cb.extension_hours_bought(history)
-    missing = cb.extension_hours_needed(history, wanted)
-    extension = {"hours_requested": wanted, "hours_already_bought": already, "hours_bought": 0}
-    if not missing:
-        return False, extension
-
-    cb.validate_duration_hours(missing, name=f"the missing extension ({wanted} wanted, {already} already bought)")
-    if reservation["state"] not in cb.EXTENDABLE_STATES:
-        module.fail_json(
-            msg=f"Capacity block {reservation_id} is {reservation['state']}; only a scheduled or active block can "
-            "be extended. Nothing was bought",
-            capacity_block=reservation,
-            extension=extension,
-        )
-    offers = ec2_api.describe_capacity_block_extension_offerings(client, reservation_id, missing)
-    if not offers:
-        module.fail_json(
-            msg=f"No extension of {missing} hours is offered for {reservation_id}; nothing was bought",
-            capacity_block=reservation,
-            extension=extension,
-        )
-    offer = min(offers, key=lambda o: float(o.get("UpfrontFee") or 0))
-    extension["offering"] = {
-        "capacity_block_extension_offering_id": offer["CapacityBlockExtensionOfferingId"],
-        "upfront_fee": float(offer.get("UpfrontFee") or 0),
-        "currency_code": offer.get("CurrencyCode"),
-        "start_date": cb.isoformat(offer.get("CapacityBlockExtensionStartDate")),
-        "end_date": cb.isoformat(offer.get("CapacityBlockExtensionEndDate")),
-        "duration_hours": offer.get("CapacityBlockExtensionDurationHours"),
-    }
-    try:
-        cb.check_fee(extension["offering"]["upfront_fee"], module.params["max_upfront_fee"], "capacity block extension")
-    except cb.CapacityBlockError as e:
-        module.fail_json(msg=str(e), capacity_block=reservation, extension=extension)
-    extension["hours_bought"] = missing
-    once = module.client("ec2", config=ec2_api.NO_RETRY_CONFIG)
-
-    def call(**dry_run):
-        return once.purchase_capacity_block_extension(
-            CapacityReservationId=reservation_id,
-            CapacityBlockExtensionOfferingId=offer["CapacityBlockExtensionOfferingId"],
-            **dry_run,
-        ).get("CapacityBlockExtensions", [])
-
-    if module.check_mode:
-        extension["dry_run"] = dry_run(
-            module, lambda: call(DryRun=True), f"extending {reservation_id} by {missing} hours"
-        )
-        return True, extension
-
-    def already_extended():
-        latest = ec2_api.describe_capacity_block_extension_history(client, reservation_id)
-        return latest if cb.extension_hours_bought(latest) >= wanted else None
-
-    purchased, recovered = ec2_api.purchase_once(call, already_extended, "purchase capacity block extension")
-    extension["status"] = [e.get("CapacityBlockExtensionStatus") for e in purchased]
-    extension["recovered"] = recovered
-    return True, extension
-
-
 def main():
     argument_spec = dict(cb.OFFERING_SEARCH_ARGS)
     argument_spec.update(
@@ -557,7 +480,7 @@ def main():
             )
         result = dict(changed=False, capacity_block=reservation)
         if params["extend_hours"]:
-            result["changed"], result["extension"] = extend(module, client, reservation)
+            result["changed"], result["extension"] = cbe.extend(module, client, reservation)
         module.exit_json(**result)
     except cbp.MayHaveBought as e:
         module.fail_json(msg=str(e), may_have_bought=True, **e.details)
