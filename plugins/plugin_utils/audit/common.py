@@ -5,7 +5,6 @@
 
 """The readers of the *_info modules' shapes shared by the audit's findings, summary and text."""
 
-SCHEMA = "nixl_efa.cluster/aws-audit/v1"
 PUBLIC_CIDRS = ("0.0.0.0/0", "::/0")
 SSH_PORT = 22
 ALL_PROTOCOLS = ("-1", "all")

@@ -9,7 +9,6 @@ import json
 
 import pytest
 
-from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common import SCHEMA
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.common import TITLES
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.findings import audit_findings
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.audit.summary import audit_summary
@@ -111,7 +110,7 @@ def data():
     """A private two-node cluster as provision.yml leaves it: every finding passes."""
     return copy.deepcopy(
         {
-            "schema": SCHEMA,
+            "schema": "nixl_efa.cluster/aws-audit/v1",
             "cluster": "demo",
             "region": "us-east-1",
             "account": ACCOUNT,
