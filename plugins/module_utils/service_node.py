@@ -24,7 +24,9 @@ from http.client import HTTPException
 from ansible.module_utils.urls import ConnectionError as UrlConnectionError
 from ansible.module_utils.urls import open_url
 
-FACTS_DIR = "/etc/ansible/facts.d"
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import local_fact
+
+FACTS_DIR = local_fact.FACTS_DIR
 HEALTH_TIMEOUT = 3
 
 # Asked of the venv's interpreter: the versions of the distributions named in argv, missing ones left out.

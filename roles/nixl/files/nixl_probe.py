@@ -12,7 +12,6 @@ the venv exists and the system python3 otherwise. Prints one JSON object on stdo
 - cuda_lib_dir: whether the CUDA toolkit's library directory exists.
 - efa_lib_dir / efa_provider: whether the EFA installer's libfabric is there, and whether its
   fi_info lists the efa provider.
-- facts_dir: whether /etc/ansible/facts.d exists (the role creates it only when missing).
 - installed: {distribution: version} in the venv for the distributions asked for (empty without a venv).
 - module: nixl_cu<cuda_major>, the import name of the wheel wanted.
 - plugin_dir, plugins, backends: when the NIXL module is importable, the plugin files it
@@ -155,7 +154,6 @@ def main():
     parser.add_argument("--backend", action="append", default=[], help="backend to try (repeat)")
     parser.add_argument("--dist", action="append", default=[], help="distribution whose version to report")
     parser.add_argument("--deb", action="append", default=[], help="Debian package to look for (repeat)")
-    parser.add_argument("--facts-dir", default="/etc/ansible/facts.d")
     parser.add_argument("--cuda-lib-dir", default="/usr/local/cuda/lib64")
     parser.add_argument("--efa-prefix", default="/opt/amazon/efa")
     parser.add_argument("--cuda-version-json", default="/usr/local/cuda/version.json")
@@ -181,7 +179,6 @@ def main():
         "efa_lib_dir": os.path.isdir(os.path.join(args.efa_prefix, "lib")),
         "cuda_lib_dir": os.path.isdir(args.cuda_lib_dir),
         "efa_provider": efa_provider(args.efa_prefix),
-        "facts_dir": os.path.isdir(args.facts_dir),
         "in_venv": in_venv,
         # Both CUDA flavours, so that the role can remove the one not wanted.
         "installed": installed_versions([*args.dist, "nixl-cu12", "nixl-cu13"]) if in_venv else {},
