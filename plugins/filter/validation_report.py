@@ -15,6 +15,7 @@ from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render import validation_markdown
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render import validation_mlflow_batch
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import validation_report
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import with_mlflow_report
 
 
 class FilterModule:
@@ -28,4 +29,5 @@ class FilterModule:
             "validation_markdown": validation_markdown,
             "validation_mlflow_batch": validation_mlflow_batch,
             "validation_check_line": validation_check_line,
+            "validation_with_mlflow_report": with_mlflow_report,
         }

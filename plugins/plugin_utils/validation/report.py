@@ -26,6 +26,23 @@ from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.plan i
 # --- report --------------------------------------------------------------------------------
 
 
+def summary_of(checks):
+    """Counts per status, the number of checks, and the verdict: failed when one check failed."""
+    counts = {status: sum(1 for c in checks if c["status"] == status) for status in STATUSES}
+    return dict(counts, checks=len(checks), status="failed" if counts["failed"] else "passed")
+
+
+def with_mlflow_report(report, plan, result):
+    """The report with one more check, whether the report itself was logged into MLflow, counted again.
+
+    plan: validation_plan's answer (its mlflow entry says whether the MLflow check ran and where);
+    result: the logging task's result (skipped, or not run, gives a skipped check).
+    """
+    checks = list(report["checks"])
+    checks.append(mlflow_report_check(as_dict(as_dict(plan).get("mlflow")), result, as_dict(report.get("settings"))))
+    return dict(report, checks=checks, summary=summary_of(checks))
+
+
 def validation_report(data):
     """Build the report from the plan and the raw results.
 
@@ -51,7 +68,6 @@ def validation_report(data):
         checks.append(vllm_check(as_dict(plan.get("vllm")), as_dict(results.get("vllm")), settings))
         if "mlflow_report" in results:
             checks.append(mlflow_report_check(as_dict(plan.get("mlflow")), results.get("mlflow_report"), settings))
-    counts = {status: sum(1 for c in checks if c["status"] == status) for status in STATUSES}
     write = json_line(as_dict(as_dict(results.get("mlflow")).get("write")).get("stdout")) or {}
     return {
         "schema": SCHEMA,
@@ -60,7 +76,7 @@ def validation_report(data):
         "started": data.get("started"),
         "finished": data.get("finished"),
         "controller": data.get("controller"),
-        "summary": dict(counts, checks=len(checks), status="failed" if counts["failed"] else "passed"),
+        "summary": summary_of(checks),
         "settings": settings,
         "nodes": [_node_summary(n) for n in nodes],
         "checks": checks,

@@ -15,4 +15,5 @@ def test_filters_are_the_plugin_utils_functions():
         "validation_markdown": render.validation_markdown,
         "validation_mlflow_batch": render.validation_mlflow_batch,
         "validation_check_line": render.validation_check_line,
+        "validation_with_mlflow_report": report.with_mlflow_report,
     }

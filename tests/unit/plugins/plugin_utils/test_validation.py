@@ -24,6 +24,7 @@ from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render import validation_markdown
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render import validation_mlflow_batch
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import validation_report
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import with_mlflow_report
 
 # fi_pingpong between two EFA nodes, as the old system's README shows it (EFA installer's libfabric).
 EFA_CLIENT = """\
@@ -727,6 +728,30 @@ def test_mlflow_read_that_did_not_run_fails():
     d["results"] = {"mlflow": {"write": {"rc": 0, "stdout": json.dumps(WRITE_OK)}, "read": {"skipped": True}}}
     check = by_id(validation_report(d))[("mlflow.write_read", None)]
     assert check["status"] == "failed" and check["reason"] == "b: the read did not run"
+
+
+def test_the_logging_check_is_added_to_the_report_and_counted():
+    d = mlflow_nodes()
+    d["results"] = {
+        "mlflow": {
+            "write": {"rc": 0, "stdout": json.dumps(WRITE_OK)},
+            "read": {"rc": 0, "stdout": json.dumps({"ok": True, "match": True, "problems": []})},
+        }
+    }
+    report = validation_report(d)
+    logged = {"rc": 0, "stdout": json.dumps({"ok": True, "run_id": "724e3b08", "metrics": 30, "params": 9})}
+    full = with_mlflow_report(report, d["plan"], logged)
+    assert [c["id"] for c in full["checks"]] == [c["id"] for c in report["checks"]] + ["mlflow.report"]
+    assert full["checks"][-1]["status"] == "passed" and "30 metrics" in full["checks"][-1]["reason"]
+    assert full["summary"]["checks"] == report["summary"]["checks"] + 1
+    assert full["summary"]["passed"] == report["summary"]["passed"] + 1
+    # The same answer as building the whole report with the logging's result in it.
+    d["results"]["mlflow_report"] = logged
+    assert full == validation_report(d)
+    failed = with_mlflow_report(report, d["plan"], {"rc": 1, "stdout": json.dumps({"ok": False, "error": "HTTP 500"})})
+    assert failed["checks"][-1]["status"] == "failed" and failed["summary"]["status"] == "failed"
+    skipped = with_mlflow_report(report, d["plan"], {"skipped": True})
+    assert skipped["checks"][-1]["status"] == "skipped" and skipped["summary"]["status"] == report["summary"]["status"]
 
 
 VLLM_SERVED = {
