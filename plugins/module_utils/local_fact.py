@@ -75,3 +75,20 @@ def write_fact(facts_dir, name, content, check_mode=False):
         except OSError as e:
             raise LocalFactError(f"cannot write {path}: {e}") from e
     return {"changed": changed, "path": path, "fact": content, "text": text, "before": before or ""}
+
+
+def read_facts(facts_dir, prefix):
+    """{name: fact} of every <facts_dir>/<prefix>*.fact; a file that is not JSON gives {"error": ...}."""
+    facts = {}
+    try:
+        names = sorted(n for n in os.listdir(facts_dir) if n.startswith(prefix) and n.endswith(".fact"))
+    except OSError:
+        return facts
+    for file_name in names:
+        path = os.path.join(facts_dir, file_name)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                facts[file_name[: -len(".fact")]] = json.load(handle)
+        except (OSError, ValueError) as e:
+            facts[file_name[: -len(".fact")]] = {"error": f"{path}: {e}"}
+    return facts

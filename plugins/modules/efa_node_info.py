@@ -15,6 +15,9 @@ description:
     efa kernel module, InfiniBand (verbs) devices, libfabric and its providers (C(fi_info)), the Yama
     ptrace scope, NVIDIA GPUs (C(nvidia-smi)), CUDA, Neuron devices, the aws-ofi-nccl plugin, the NCCL
     library, nccl-tests, the default route interface, and the EC2 instance type.
+  - On request, what the validation role needs besides, in the same task - the endpoints C(fi_info -p <provider>)
+    lists (O(fi_info_provider)), the collection's local facts (O(facts_prefix)) and the C(torchrun) to use
+    (O(torchrun_candidates)).
   - Over Session Manager every task costs seconds, so one module replaces a dozen command tasks.
   - Only reads; it never changes the node. Missing tools or files are reported as null or empty, not as failures.
   - The instance type comes from the instance metadata service with IMDSv2 (a token, then the
@@ -59,6 +62,27 @@ options:
       - Further paths whose existence to report in RV(paths), so a role needs no separate C(stat) task.
     type: list
     elements: path
+    default: []
+  fi_info_provider:
+    description:
+      - Also run C(fi_info -p <provider>) (V(efa), V(tcp), ...) and report the endpoints it lists in RV(fi_info),
+        with the C(fi_info) found first in the EFA installer's C(bin) directory, then on C(PATH). Unset runs nothing.
+    type: str
+  facts_prefix:
+    description:
+      - Also read the local facts C(<facts_dir>/<facts_prefix>*.fact) into RV(local_facts), so that a play needs
+        no fact gathering. Unset reads nothing.
+    type: str
+  facts_dir:
+    description: The local facts directory O(facts_prefix) reads.
+    type: path
+    default: /etc/ansible/facts.d
+  torchrun_candidates:
+    description:
+      - C(torchrun) paths or names (looked up on C(PATH)) to try in order; the first executable one is RV(torchrun),
+        and the interpreter of its C(#!) line RV(torchrun_python) (the Python that has torch).
+    type: list
+    elements: str
     default: []
 notes:
   - The EFA PCI device ids looked for are those the Linux efa driver binds
@@ -286,6 +310,37 @@ paths:
   returned: always
   type: dict
   sample: {"/opt/nixl-efa/efa-installer/aws-efa-installer-1.47.0.tar.gz": true}
+fi_info:
+  description:
+    - What C(fi_info -p <fi_info_provider>) answered; null without O(fi_info_provider). C(matched) counts the
+      endpoints of that provider (C(tcp;ofi_rxm) counts for C(tcp)); C(error) says why there are none.
+  returned: always
+  type: dict
+  sample:
+    path: /opt/amazon/efa/bin/fi_info
+    provider: efa
+    rc: 0
+    entries: [{provider: efa, fabric: efa, domain: rdmap0s31-rdm, type: FI_EP_RDM, protocol: FI_PROTO_EFA}]
+    entry_count: 1
+    matched: 1
+    error: null
+local_facts:
+  description:
+    - The local facts read with O(facts_prefix), by name; a file that is not JSON gives a dict with an C(error) key.
+      Empty without O(facts_prefix).
+  returned: always
+  type: dict
+  sample: {"nixl_efa_nixl": {"version": "0.9.0"}}
+torchrun:
+  description: The first executable of O(torchrun_candidates), null when none is.
+  returned: always
+  type: str
+  sample: /opt/conda/envs/pytorch/bin/torchrun
+torchrun_python:
+  description: The interpreter on the C(#!) line of RV(torchrun), null when it names none that runs.
+  returned: always
+  type: str
+  sample: /opt/conda/envs/pytorch/bin/python3.12
 """
 
 import os
@@ -293,7 +348,9 @@ import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import local_fact
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import node_info
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import validation_node
 
 # The file system root the probe reads; tests point it at a fake tree.
 ROOT = "/"
@@ -308,6 +365,10 @@ def main():
             command_timeout=dict(type="int", default=30),
             nccl_tests_paths=dict(type="list", elements="path", default=[]),
             paths=dict(type="list", elements="path", default=[]),
+            fi_info_provider=dict(type="str"),
+            facts_prefix=dict(type="str"),
+            facts_dir=dict(type="path", default=local_fact.FACTS_DIR),
+            torchrun_candidates=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -338,7 +399,14 @@ def main():
         instance_type=None,
         imds_error=None,
         paths=probe.paths(params["paths"]),
+        fi_info=None,
+        local_facts={},
     )
+    if params["fi_info_provider"]:
+        result["fi_info"] = validation_node.fi_info_endpoints(probe, params["fi_info_provider"])
+    if params["facts_prefix"]:
+        result["local_facts"] = local_fact.read_facts(probe.local(params["facts_dir"]), params["facts_prefix"])
+    result["torchrun"], result["torchrun_python"] = validation_node.torchrun(probe, params["torchrun_candidates"])
     if params["imds"]:
         result["instance_type"], result["imds_error"] = node_info.imds_instance_type(
             params["imds_endpoint"], params["imds_timeout"]

@@ -1,6 +1,6 @@
 """The scripts the validation role runs on the nodes (roles/validation/files/).
 
-node_probe.py's fi_info parsing, validation_http.py against stand-in MLflow and vLLM servers on
+validation_http.py against stand-in MLflow and vLLM servers on
 loopback (the REST calls, retries, the read-back comparison, the log-batch limits; vLLM's streamed
 completions, decode's NIXL counters on /metrics and the single server, whose systemctl calls are
 recorded, never made), and the pure parts of nixl_transfer.py and nccl_allreduce.py. The real NIXL
@@ -34,105 +34,9 @@ def load(name):
     return module
 
 
-probe = load("node_probe")
 http_checks = load("validation_http")
 nixl = load("nixl_transfer")
 nccl = load("nccl_allreduce")
-
-FI_INFO_EFA = """\
-provider: efa
-    fabric: efa
-    domain: rdmap16s27-rdm
-    version: 122.0
-    type: FI_EP_RDM
-    protocol: FI_PROTO_EFA
-provider: efa
-    fabric: efa-direct
-    domain: rdmap16s27-rdm
-    version: 122.0
-    type: FI_EP_RDM
-    protocol: FI_PROTO_EFA
-provider: efa
-    fabric: efa
-    domain: rdmap16s27-dgrm
-    version: 122.0
-    type: FI_EP_DGRAM
-    protocol: FI_PROTO_EFA
-"""
-
-FI_INFO_TCP = """\
-provider: tcp;ofi_rxm
-    fabric: 127.0.0.1/32
-    domain: lo
-    version: 117.0
-    type: FI_EP_RDM
-    protocol: FI_PROTO_RXM
-provider: tcp
-    fabric: 127.0.0.1/32
-    domain: lo
-    version: 117.0
-    type: FI_EP_MSG
-    protocol: FI_PROTO_SOCK_TCP
-"""
-
-
-def test_parse_fi_info_efa():
-    entries = probe.parse_fi_info(FI_INFO_EFA)
-    assert len(entries) == 3
-    assert entries[1] == {
-        "provider": "efa",
-        "fabric": "efa-direct",
-        "domain": "rdmap16s27-rdm",
-        "version": "122.0",
-        "type": "FI_EP_RDM",
-        "protocol": "FI_PROTO_EFA",
-    }
-
-
-def test_layered_provider_matches_its_core_provider():
-    entries = probe.parse_fi_info(FI_INFO_TCP)
-    assert [probe.provider_matches(e["provider"], "tcp") for e in entries] == [True, True]
-    assert not probe.provider_matches("tcp;ofi_rxm", "efa")
-
-
-def fake_program(tmp_path, name, stdout, rc=0):
-    path = tmp_path / name
-    path.write_text(f"#!/bin/sh\ncat <<'EOF'\n{stdout}EOF\nexit {rc}\n")
-    path.chmod(0o755)
-    return str(path)
-
-
-def test_fi_info_result(tmp_path):
-    ok = probe.fi_info(fake_program(tmp_path, "fi_info", FI_INFO_EFA), "efa", 10)
-    assert ok["rc"] == 0 and ok["matched"] == 3 and ok["error"] is None
-    missing = probe.fi_info(fake_program(tmp_path, "fi_info_none", "", rc=61), "efa", 10)
-    assert missing["rc"] == 61 and missing["matched"] == 0
-    assert missing["error"] == "fi_info -p efa exited 61 with no output"
-    assert probe.fi_info(None, "efa", 10)["error"].startswith("fi_info not found")
-
-
-def test_read_facts_reports_broken_files(tmp_path):
-    (tmp_path / "nixl_efa_nixl.fact").write_text('{"module": "nixl_cu12"}')
-    (tmp_path / "nixl_efa_vllm.fact").write_text("{broken")
-    (tmp_path / "other.fact").write_text("{}")
-    facts = probe.read_facts(str(tmp_path), "nixl_efa_")
-    assert facts["nixl_efa_nixl"] == {"module": "nixl_cu12"}
-    assert "error" in facts["nixl_efa_vllm"]
-    assert "other" not in facts
-
-
-def test_torchrun_and_its_python(tmp_path):
-    python = tmp_path / "python3"
-    python.write_text("")
-    python.chmod(0o755)
-    torchrun = tmp_path / "torchrun"
-    torchrun.write_text(f"#!{python}\nimport sys\n")
-    torchrun.chmod(0o755)
-    found = probe.find_executable(["", str(tmp_path / "absent"), str(torchrun)])
-    assert found == str(torchrun)
-    assert probe.script_interpreter(found) == str(python)
-    assert probe.script_interpreter(None) is None
-
 
 # --- HTTP: stand-in servers --------------------------------------------------------------
 

@@ -68,6 +68,26 @@ def test_reports_every_section_without_imds(run_module, lab_node):
     assert result["paths"] == {"/usr/bin/fi_info": True, "/opt/none": False}
 
 
+def test_reads_what_the_validation_role_needs_in_the_same_task(run_module, lab_node):
+    assert run_module(module, {"imds": False}, aws=False)["fi_info"] is None  # nothing asked, nothing run
+    write(lab_node, "/etc/ansible/facts.d/nixl_efa_nixl.fact", '{"module": "nixl_cu12"}')
+    write(lab_node, "/etc/ansible/facts.d/nixl_efa_vllm.fact", "{broken")
+    write(lab_node, "/opt/venv/bin/python3", "", 0o755)
+    write(lab_node, "/opt/venv/bin/torchrun", "#!/opt/venv/bin/python3\n", 0o755)
+    args = {
+        "imds": False,
+        "fi_info_provider": "tcp",
+        "facts_prefix": "nixl_efa_",
+        "torchrun_candidates": ["/absent/torchrun", "/opt/venv/bin/torchrun"],
+    }
+    result = run_module(module, args, check_mode=True, aws=False)
+    assert not result["failed"] and result["changed"] is False
+    assert result["fi_info"]["path"] == "/usr/bin/fi_info" and result["fi_info"]["provider"] == "tcp"
+    assert result["local_facts"]["nixl_efa_nixl"] == {"module": "nixl_cu12"}
+    assert "error" in result["local_facts"]["nixl_efa_vllm"]
+    assert (result["torchrun"], result["torchrun_python"]) == ("/opt/venv/bin/torchrun", "/opt/venv/bin/python3")
+
+
 def test_imds_that_does_not_answer_costs_only_the_timeout(run_module, lab_node):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -4,6 +4,7 @@
 import json
 import stat
 
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import local_fact as local_fact_utils
 from ansible_collections.nixl_efa.cluster.plugins.modules import local_fact as module
 
 FACT = {"version": "0.9.0", "backends": {"UCX": {"loadable": True}}, "python": "/opt/x/bin/python"}
@@ -49,3 +50,14 @@ def test_refusals_name_the_rule(run_module, tmp_path):
     not_dir.write_text("")
     result = run_module(module, {"name": "x", "content": {}, "facts_dir": str(not_dir)}, aws=False)
     assert result["failed"] and "is not a directory" in result["msg"]
+
+
+def test_read_facts_reports_broken_files(tmp_path):
+    (tmp_path / "nixl_efa_nixl.fact").write_text('{"module": "nixl_cu12"}')
+    (tmp_path / "nixl_efa_vllm.fact").write_text("{broken")
+    (tmp_path / "other.fact").write_text("{}")
+    facts = local_fact_utils.read_facts(str(tmp_path), "nixl_efa_")
+    assert facts["nixl_efa_nixl"] == {"module": "nixl_cu12"}
+    assert "error" in facts["nixl_efa_vllm"]
+    assert "other" not in facts
+    assert local_fact_utils.read_facts(str(tmp_path / "absent"), "nixl_efa_") == {}
