@@ -4,11 +4,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Filters of ownership before change: the global names of a cluster (with its region), its ownership
-tag, and the resources of its names that are not its own."""
+tag, and the resources of its names that are not its own; and where a node role's local fact lives."""
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nixl_efa.cluster.plugins.module_utils import ownership
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import local_fact, ownership
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils import cluster_names
 
 
@@ -16,7 +16,7 @@ def _wrap(function):
     def call(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except ValueError as e:
+        except (ValueError, local_fact.LocalFactError) as e:
             raise AnsibleFilterError(str(e)) from e
 
     call.__name__ = function.__name__
@@ -34,4 +34,5 @@ class FilterModule:
             "cluster_tag": _wrap(cluster_names.cluster_tag),
             "cluster_resource_name": _wrap(cluster_names.cluster_resource_name),
             "ownership_problems": _wrap(ownership.ownership_problems),
+            "local_fact_file": _wrap(local_fact.fact_path),
         }

@@ -24,6 +24,13 @@ class LocalFactError(Exception):
     pass
 
 
+def fact_path(name, facts_dir=FACTS_DIR):
+    """Where the fact of that name lives: <facts_dir>/<name>.fact."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise LocalFactError(f"name must be 1-64 lowercase letters, digits or underscores, got {name!r}")
+    return os.path.join(facts_dir, f"{name}.fact")
+
+
 def fact_text(content):
     """The file's text: sorted keys, four-space indent, a final newline (as to_nice_json writes it)."""
     return json.dumps(content, indent=4, sort_keys=True, separators=(",", ": ")) + "\n"
@@ -48,13 +55,11 @@ def _same(text, content):
 
 def write_fact(facts_dir, name, content, check_mode=False):
     """Write the fact when its JSON differs; returns changed, path, fact, text and before (the old text)."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        raise LocalFactError(f"name must be 1-64 lowercase letters, digits or underscores, got {name!r}")
+    path = fact_path(name, facts_dir)
     try:
         text = fact_text(content)
     except (TypeError, ValueError) as e:
         raise LocalFactError(f"content of {name} is not JSON: {e}") from e
-    path = os.path.join(facts_dir, f"{name}.fact")
     if os.path.exists(facts_dir) and not os.path.isdir(facts_dir):
         raise LocalFactError(f"{facts_dir} exists and is not a directory")
     before = _read(path)

@@ -128,3 +128,10 @@ def test_cluster_resource_name_refuses_an_unknown_kind_and_no_cluster():
         cluster_names.cluster_resource_name("demo", "bucket")
     with pytest.raises(AnsibleFilterError, match="needs the cluster name"):
         FilterModule().filters()["cluster_resource_name"]("", "security_group")
+
+
+def test_local_fact_file_is_in_the_one_facts_directory():
+    local_fact_file = FilterModule().filters()["local_fact_file"]
+    assert local_fact_file("nixl_efa_ray") == "/etc/ansible/facts.d/nixl_efa_ray.fact"
+    with pytest.raises(AnsibleFilterError, match="lowercase letters"):
+        local_fact_file("../passwd")
