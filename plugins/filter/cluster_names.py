@@ -8,7 +8,8 @@ tag, and the resources of its names that are not its own; and where a node role'
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nixl_efa.cluster.plugins.module_utils import local_fact, ownership
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import local_fact
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import ownership
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils import cluster_names
 
 

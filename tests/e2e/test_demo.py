@@ -64,9 +64,10 @@ class Demo:
         env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", ANSIBLE_FORCE_COLOR="0", **extra)
         return env
 
-    def make(self, target, summary=None, args=""):
-        args = ["make", "--no-print-directory", "-C", str(ROOT), target, f"LAB_PORT={self.port}",
-                f"DEMO_ARGS=-e validation_report_dir={self.reports} {args}".strip()]
+    def make(self, target, summary=None, playbook_args=""):
+        demo_args = f"-e validation_report_dir={self.reports} {playbook_args}".strip()
+        args = ["make", "--no-print-directory", "-C", str(ROOT), target, f"LAB_PORT={self.port}"]
+        args.append(f"DEMO_ARGS={demo_args}")
         extra = {"NIXL_EFA_PLAY_SUMMARY_FILE": str(summary)} if summary else {}
         env = self.environ(**extra)
         return subprocess.run(args, env=env, capture_output=True, text=True, timeout=1500, check=False)
@@ -165,7 +166,7 @@ def test_second_demo_changes_nothing_in_provision_and_configure(demo):
     summary = demo.tmp / "second.json"
     request = urllib.request.Request(f"{demo.url}/lab/calls", method="POST")
     urllib.request.urlopen(request, timeout=5)  # noqa: S310 (loopback only): count this run's calls only
-    result = demo.make("demo", summary, args="--skip-tags validation")
+    result = demo.make("demo", summary, playbook_args="--skip-tags validation")
     assert result.returncode == 0, _tail(result)
     plays = _plays(summary)
     validated = plays.get("Validate the cluster", {"hosts": {}})["hosts"]
