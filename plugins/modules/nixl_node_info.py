@@ -23,9 +23,11 @@ author:
   - nixl_efa.cluster maintainers (@nixl-efa)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: It only reads, in check mode as in a normal run.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   venv:
