@@ -19,6 +19,7 @@ import json
 import os
 import pwd
 import stat
+import time
 from http.client import HTTPException
 
 from ansible.module_utils.urls import ConnectionError as UrlConnectionError
@@ -106,6 +107,18 @@ def healthy(url, timeout=HEALTH_TIMEOUT):
             return response.getcode() == 200
     except (OSError, ValueError, HTTPException, UrlConnectionError):
         return False
+
+
+def wait_healthy(urls, wait=0, interval=2, check=healthy, clock=time.monotonic, sleep=time.sleep):
+    """({url: answered 200}, seconds waited): one try each when wait is 0, else tries again every interval
+    seconds those that have not answered until all have or wait seconds have passed. The wait happens here,
+    on the node, in one task: a controller polling over Session Manager pays seconds per try."""
+    start = clock()
+    state = {url: check(url) for url in urls}
+    while wait > 0 and not all(state.values()) and clock() - start + interval <= wait:
+        sleep(interval)
+        state.update({url: check(url) for url, ok in state.items() if not ok})
+    return state, round(clock() - start, 1)
 
 
 def parse_default_route_dev(text):
@@ -201,6 +214,7 @@ class ServiceNode:
         units=(),
         host="",
         health_ports=(),
+        health_wait=0,
         list_gpus=False,
         nvidia_smi="nvidia-smi",
         gpus_required=False,
@@ -212,6 +226,8 @@ class ServiceNode:
         wanted = bool(found) or not gpus_required
         address = self.default_address()
         host = host or address
+        urls = {str(port): f"http://{host}:{port}/health" if host and wanted else "" for port in health_ports}
+        health, waited = wait_healthy([url for url in urls.values() if url], wait=health_wait if wanted else 0)
         return {
             "gpus": found,
             "address": address,
@@ -223,7 +239,6 @@ class ServiceNode:
             "files": {path: file_sha1(path) for path in files},
             "facts_dir": os.path.isdir(facts_dir),
             "units": {unit: self.unit_state(unit) for unit in units},
-            "health": {
-                str(port): healthy(f"http://{host}:{port}/health" if host and wanted else "") for port in health_ports
-            },
+            "health": {port: health.get(url, False) for port, url in urls.items()},
+            "health_seconds": waited,
         }

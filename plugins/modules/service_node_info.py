@@ -79,10 +79,20 @@ options:
     default: ""
   health_ports:
     description:
-      - Ports on which to try C(GET http://<host>:<port>/health) once, reported in RV(health).
+      - Ports on which to try C(GET http://<host>:<port>/health), reported in RV(health); once, unless O(health_wait).
     type: list
     elements: int
     default: []
+  health_wait:
+    description:
+      - Seconds to wait, on the node, for every port of O(health_ports) to answer 200, trying again every 2 seconds
+        those that have not; V(0) tries once. The task returns as soon as all answer, or at the deadline with
+        RV(health) saying which did not; it never fails on an unhealthy service.
+      - One task waiting on the node instead of a controller polling with C(until) and C(retries), which over
+        Session Manager costs a session per try. Over C(amazon.aws.aws_ssm) give the task an
+        C(ansible_aws_ssm_timeout) above the wait.
+    type: int
+    default: 0
   list_gpus:
     description:
       - List GPUs with C(nvidia-smi -L) into RV(gpus). V(false) runs nothing and returns an empty list.
@@ -108,7 +118,7 @@ options:
     default: 30
 notes:
   - Supports check mode; it changes nothing in either mode.
-  - Each health check is one try with a 3 second timeout; it never waits for a service to come up.
+  - Each health check is one try with a 3 second timeout; only O(health_wait) makes it wait for a service to come up.
 seealso:
   - module: nixl_efa.cluster.efa_node_info
 """
@@ -215,6 +225,11 @@ units:
   returned: always
   type: dict
   sample: {"mlflow.service": {"enabled": true, "active": true, "exists": true}}
+health_seconds:
+  description: Seconds spent on the health checks, the wait of O(health_wait) included.
+  returned: always
+  type: float
+  sample: 41.5
 health:
   description:
     - For each of O(health_ports), as a string, whether C(GET http://<host>:<port>/health) answered 200
@@ -243,6 +258,7 @@ def main():
             units=dict(type="list", elements="str", default=[]),
             host=dict(type="str", default=""),
             health_ports=dict(type="list", elements="int", default=[]),
+            health_wait=dict(type="int", default=0),
             list_gpus=dict(type="bool", default=False),
             nvidia_smi=dict(type="str", default="nvidia-smi"),
             gpus_required=dict(type="bool", default=False),
@@ -253,6 +269,8 @@ def main():
     params = dict(module.params)
     if params.pop("command_timeout") <= 0:
         module.fail_json(msg="command_timeout must be greater than 0")
+    if params["health_wait"] < 0:
+        module.fail_json(msg="health_wait must be 0 (one try) or a number of seconds")
     bad_ports = [port for port in params["health_ports"] if not 0 < port < 65536]
     if bad_ports:
         module.fail_json(msg=f"health_ports must be between 1 and 65535, not {bad_ports}")

@@ -276,6 +276,7 @@ def test_facts_health_takes_the_default_route_address_without_host():
     assert facts["address"] == "172.31.5.9"
     assert set(facts) == {
         "gpus", "address", "python", "debs", "installed", "user", "paths", "files", "facts_dir", "units", "health",
+        "health_seconds",
     }  # fmt: skip
     assert facts["facts_dir"] is os.path.isdir(sn.FACTS_DIR)
     assert list(facts["health"]) == ["5000"]
@@ -356,3 +357,42 @@ def test_module_runner_without_timeout_and_a_command_that_cannot_start(monkeypat
     run = sn.module_runner(module, 7)
     assert run(["nvidia-smi", "-L"]) == (None, "")
     assert module.calls[0][0] == ["nvidia-smi", "-L"]
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_wait_healthy_tries_once_without_a_wait():
+    calls = []
+    state, waited = sn.wait_healthy(["u1"], check=lambda url: calls.append(url) or False)
+    assert state == {"u1": False} and calls == ["u1"] and waited == 0
+
+
+def test_wait_healthy_asks_again_only_what_has_not_answered_until_all_have():
+    clock = FakeClock()
+    up_at = {"a": 0, "b": 7}
+    calls = []
+
+    def check(url):
+        calls.append(url)
+        return clock.now >= up_at[url]
+
+    state, waited = sn.wait_healthy(["a", "b"], wait=60, interval=2, check=check, clock=clock,
+                                              sleep=clock.sleep)  # fmt: skip
+    assert state == {"a": True, "b": True} and waited == 8
+    assert calls.count("a") == 1 and calls.count("b") == 5
+
+
+def test_wait_healthy_stops_at_the_deadline_and_says_which_did_not_answer():
+    clock = FakeClock()
+    state, waited = sn.wait_healthy(["a", "b"], wait=10, interval=2, check=lambda url: url == "a",
+                                              clock=clock, sleep=clock.sleep)  # fmt: skip
+    assert state == {"a": True, "b": False} and waited == 10
