@@ -87,7 +87,7 @@ def test_manifest_matches_galaxy_yml(tarball):
 
 def test_installs_offline_with_its_dependencies_from_the_environment(installed, consumer_env, release_dir):
     path, output = installed
-    for dependency in ("amazon.aws", "community.aws", "ansible.utils", "ansible.posix"):
+    for dependency in ("amazon.aws", "community.aws", "ansible.utils", "ansible.posix", "community.general"):
         assert f"'{dependency}:" in output and "is already installed" in output, output
     listed = run([BIN / "ansible-galaxy", "collection", "list", "--format", "json"], consumer_env, release_dir).stdout
     where = {root: names for root, names in json.loads(listed).items() if "nixl_efa.cluster" in names}
