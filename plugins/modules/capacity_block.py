@@ -110,18 +110,21 @@ options:
       - The block must be V(scheduled) or V(active); a block bought in this same run is extended
         on a later run.
     type: int
+seealso:
+  - module: nixl_efa.cluster.capacity_block_offering_info
+  - module: nixl_efa.cluster.capacity_block_info
+  - module: nixl_efa.cluster.capacity_block_parameter
 extends_documentation_fragment:
+  - nixl_efa.cluster.attributes
   - nixl_efa.cluster.capacity_block_search
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Asks EC2 with C(DryRun=true) whether the purchase or extension is allowed; buys nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Needs C(ec2:PurchaseCapacityBlock), C(ec2:CreateTags), the describe calls, and on the intent

@@ -50,7 +50,12 @@ options:
     choices: [active, expired, cancelled, pending, failed, scheduled, payment-pending, payment-failed,
               assessing, delayed, unsupported, cancelling, unavailable]
     default: []
+seealso:
+  - module: nixl_efa.cluster.capacity_block
+  - module: nixl_efa.cluster.capacity_block_offering_info
 extends_documentation_fragment:
+  - nixl_efa.cluster.attributes
+  - nixl_efa.cluster.attributes.info_module
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -31,7 +31,12 @@ options:
         weeks beyond that, up to 182 days (V(4368)). Other values fail before any API call.
     type: int
     required: true
+seealso:
+  - module: nixl_efa.cluster.capacity_block
+  - module: nixl_efa.cluster.capacity_block_info
 extends_documentation_fragment:
+  - nixl_efa.cluster.attributes
+  - nixl_efa.cluster.attributes.info_module
   - nixl_efa.cluster.capacity_block_search
   - amazon.aws.common.modules
   - amazon.aws.region.modules

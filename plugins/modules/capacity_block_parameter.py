@@ -45,16 +45,18 @@ options:
     aliases: [resource_tags]
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the entry and its tags and says what would change, including a refusal.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Needs C(ssm:GetParameter), C(ssm:PutParameter), C(ssm:AddTagsToResource),
     C(ssm:ListTagsForResource) and, for V(absent), C(ssm:DeleteParameter).
+seealso:
+  - module: nixl_efa.cluster.capacity_block
+  - module: amazon.aws.ssm_parameter
 extends_documentation_fragment:
+  - nixl_efa.cluster.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -24,7 +24,11 @@ options:
     type: list
     elements: str
     required: true
+seealso:
+  - module: nixl_efa.cluster.efa_launch_template
 extends_documentation_fragment:
+  - nixl_efa.cluster.attributes
+  - nixl_efa.cluster.attributes.info_module
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

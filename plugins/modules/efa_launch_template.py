@@ -139,7 +139,17 @@ options:
         always follow O(tags), they are part of the template data.
     type: bool
     default: true
+attributes:
+  check_mode:
+    support: full
+    details: Says whether a new template version would be made, and shows its data in diff mode.
+  diff_mode:
+    support: full
+seealso:
+  - module: nixl_efa.cluster.efa_instance_type_info
+  - module: amazon.aws.ec2_launch_template
 extends_documentation_fragment:
+  - nixl_efa.cluster.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

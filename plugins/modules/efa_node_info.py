@@ -93,6 +93,9 @@ seealso:
     description: AWS's guide to the EFA software, aws-ofi-nccl and nccl-tests.
     link: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-start-nccl.html
   - module: nixl_efa.cluster.efa_instance_type_info
+extends_documentation_fragment:
+  - nixl_efa.cluster.attributes
+  - nixl_efa.cluster.attributes.info_module
 """
 
 EXAMPLES = r"""

@@ -36,11 +36,9 @@ options:
     default: /etc/ansible/facts.d
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the file and says whether it would be written.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
   platform:
     description: Target OS/families that can be operated against.
@@ -50,6 +48,8 @@ notes:
   - Needs root on the node to write under C(/etc/ansible/facts.d) (C(become)).
 seealso:
   - module: nixl_efa.cluster.service_node_info
+extends_documentation_fragment:
+  - nixl_efa.cluster.attributes
 """
 
 EXAMPLES = r"""

@@ -21,14 +21,6 @@ description:
   - Only reads; it never changes the node. Python standard library only on the node; no AWS credentials.
 author:
   - nixl_efa.cluster maintainers (@nixl-efa)
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: It only reads, in check mode as in a normal run.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
 options:
   venv:
     description:
@@ -103,6 +95,9 @@ notes:
 seealso:
   - module: nixl_efa.cluster.efa_node_info
   - module: nixl_efa.cluster.service_node_info
+extends_documentation_fragment:
+  - nixl_efa.cluster.attributes
+  - nixl_efa.cluster.attributes.info_module
 """
 
 EXAMPLES = r"""

@@ -121,6 +121,9 @@ notes:
   - Each health check is one try with a 3 second timeout; only O(health_wait) makes it wait for a service to come up.
 seealso:
   - module: nixl_efa.cluster.efa_node_info
+extends_documentation_fragment:
+  - nixl_efa.cluster.attributes
+  - nixl_efa.cluster.attributes.info_module
 """
 
 EXAMPLES = r"""

@@ -42,7 +42,11 @@ options:
       - Seconds between two polls while waiting.
     type: int
     default: 10
+seealso:
+  - module: amazon.aws.ec2_instance_info
 extends_documentation_fragment:
+  - nixl_efa.cluster.attributes
+  - nixl_efa.cluster.attributes.info_module
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
