@@ -385,14 +385,16 @@ def test_wait_healthy_asks_again_only_what_has_not_answered_until_all_have():
         calls.append(url)
         return clock.now >= up_at[url]
 
-    state, waited = sn.wait_healthy(["a", "b"], wait=60, interval=2, check=check, clock=clock,
-                                              sleep=clock.sleep)  # fmt: skip
+    state, waited = sn.wait_healthy(["a", "b"], wait=60, interval=2, check=check, clock=clock, sleep=clock.sleep)
     assert state == {"a": True, "b": True} and waited == 8
     assert calls.count("a") == 1 and calls.count("b") == 5
 
 
 def test_wait_healthy_stops_at_the_deadline_and_says_which_did_not_answer():
     clock = FakeClock()
-    state, waited = sn.wait_healthy(["a", "b"], wait=10, interval=2, check=lambda url: url == "a",
-                                              clock=clock, sleep=clock.sleep)  # fmt: skip
+
+    def only_a(url):
+        return url == "a"
+
+    state, waited = sn.wait_healthy(["a", "b"], wait=10, interval=2, check=only_a, clock=clock, sleep=clock.sleep)
     assert state == {"a": True, "b": False} and waited == 10
