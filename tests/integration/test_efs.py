@@ -39,6 +39,11 @@ def cluster_name(label):
     return f"{label}-{uuid.uuid4().hex[:8]}"
 
 
+def node_role(cluster):
+    """The nodes' IAM role as the iam_s3 role names it, which is the efs role's default with efs_region."""
+    return f"{cluster}-{REGION}-node"
+
+
 def make_network(aws, cluster, cidr, role=True):
     """A VPC with subnets in two zones and the cluster's group, as the network role leaves them; the node role."""
     ec2 = aws["ec2"]
@@ -51,12 +56,12 @@ def make_network(aws, cluster, cidr, role=True):
     ]
     group = ec2.create_security_group(GroupName=f"{cluster}-efa", Description="cluster nodes", VpcId=vpc)["GroupId"]
     if role:
-        aws["iam"].create_role(RoleName=f"{cluster}-node", AssumeRolePolicyDocument=EC2_TRUST)
+        aws["iam"].create_role(RoleName=node_role(cluster), AssumeRolePolicyDocument=EC2_TRUST)
     return {"vpc": vpc, "subnets": subnets, "group": group}
 
 
 def role_vars(cluster, network, **extra):
-    return {"efs_cluster_name": cluster, "efs_subnet_ids": network["subnets"],
+    return {"efs_cluster_name": cluster, "efs_region": REGION, "efs_subnet_ids": network["subnets"],
             "efs_cluster_security_group_id": network["group"], **extra}  # fmt: skip
 
 
@@ -139,7 +144,7 @@ def test_check_mode_then_create_twice_then_check_mode_again(lab_aws, aws, tmp_pa
         assert groups["SecurityGroups"] == [group["GroupId"]]
 
     # The node role may mount and write this file system, through a mount target, and nothing else.
-    (statement,) = statements(inline_policy(aws, f"{cluster}-node"))
+    (statement,) = statements(inline_policy(aws, node_role(cluster)))
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == fs["FileSystemArn"]
     assert sorted(as_list(statement["Action"])) == ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
@@ -152,7 +157,7 @@ def test_absent_deletes_only_what_is_tagged_for_the_cluster(lab_aws, aws, tmp_pa
     variables = role_vars(cluster, network, efs_client_root_access=True)
     created = run_play(tmp_path, play(lab_aws, ("main", variables))).outputs
     fs_id = created["efs_file_system_id"]
-    (statement,) = statements(inline_policy(aws, f"{cluster}-node"))
+    (statement,) = statements(inline_policy(aws, node_role(cluster)))
     assert "elasticfilesystem:ClientRootAccess" in as_list(statement["Action"])
 
     # Look-alikes: a file system named and shaped like the cluster's but untagged, one tagged
@@ -166,7 +171,7 @@ def test_absent_deletes_only_what_is_tagged_for_the_cluster(lab_aws, aws, tmp_pa
     other_vpc = aws["ec2"].create_vpc(CidrBlock="10.63.0.0/16")["Vpc"]["VpcId"]
     stray_group = aws["ec2"].create_security_group(GroupName=f"{cluster}-efs", Description="not ours", VpcId=other_vpc)
 
-    absent = {"efs_cluster_name": cluster}
+    absent = {"efs_cluster_name": cluster, "efs_region": REGION}
     preview = run_play(tmp_path, play(lab_aws, ("absent", absent)), check=True)
     assert preview.changed > 0 and fs_id in file_systems(aws)
 
@@ -184,8 +189,8 @@ def test_absent_deletes_only_what_is_tagged_for_the_cluster(lab_aws, aws, tmp_pa
     assert untagged in left and other in left
     assert len(efs.describe_mount_targets(FileSystemId=untagged)["MountTargets"]) == 1
     assert [g["GroupId"] for g in groups_named(aws, f"{cluster}-efs")] == [stray_group["GroupId"]]
-    assert aws["iam"].list_role_policies(RoleName=f"{cluster}-node")["PolicyNames"] == []
-    assert aws["iam"].get_role(RoleName=f"{cluster}-node")["Role"]["RoleName"] == f"{cluster}-node"
+    assert aws["iam"].list_role_policies(RoleName=node_role(cluster))["PolicyNames"] == []
+    assert aws["iam"].get_role(RoleName=node_role(cluster))["Role"]["RoleName"] == node_role(cluster)
 
 
 def test_file_system_of_another_cluster_is_refused(lab_aws, aws, tmp_path):
