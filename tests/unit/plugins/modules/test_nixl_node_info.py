@@ -23,11 +23,15 @@ def test_reads_the_venv_and_tries_the_backends_in_check_mode(run_module, tmp_pat
     os.symlink(sys.executable, tmp_path / "venv/bin/python")
     write(tmp_path, "/site/nixl_cu13/__init__.py", "")
     write(tmp_path, "/site/nixl_cu13/_api.py", FAKE_API)
+    # A distribution the venv's interpreter finds on its path, whatever that interpreter's own site-packages hold.
+    write(
+        tmp_path, "/site/nixl_cu13-1.5.1.dist-info/METADATA", "Metadata-Version: 2.1\nName: nixl-cu13\nVersion: 1.5.1\n"
+    )
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
     args = {
         "venv": str(tmp_path / "venv"),
         "cuda_major": 13,
-        "distributions": ["pytest"],
+        "distributions": ["nixl"],
         "backends": ["UCX"],
         "efa_prefix": str(tmp_path / "efa"),
         "cuda_lib_dir": str(tmp_path / "cuda/lib64"),
@@ -37,7 +41,7 @@ def test_reads_the_venv_and_tries_the_backends_in_check_mode(run_module, tmp_pat
     result = run_module(module, args, check_mode=True, aws=False)
     assert not result["failed"] and result["changed"] is False
     assert result["cuda_major"] == 13 and result["cuda_source"] == "override" and result["cuda_detected"] is None
-    assert result["in_venv"] is True and "pytest" in result["installed"]
+    assert result["in_venv"] is True and result["installed"] == {"nixl-cu13": "1.5.1"}
     assert result["import_name"] == "nixl_cu13" and result["import_error"] is None
     assert result["backends"] == {"UCX": {"loadable": True, "error": None}}
     assert result["efa_provider"] is False and result["efa_lib_dir"] is False
