@@ -11,8 +11,9 @@ provider, the distributions in the NIXL venv, and, when the venv exists, whether
 an agent with each backend can be created. That last part must run in the venv's interpreter with
 the CUDA and EFA libraries on the library path: it is CHECK_CODE, run as ``<venv python> -c
 CHECK_CODE <json>``, and answers one JSON line on stdout. Each command goes through a runner
-``run(argv, env=None) -> (rc, stdout, stderr)`` (rc None when it cannot run), so tests hand in fake
-commands. Only reads; Python standard library only (3.8 and later): this runs on the node.
+``run(argv, env=None) -> (rc, stdout, stderr)`` (service_node.command_runner; rc None when it
+cannot run), so tests hand in fake commands. Only reads; Python standard library only (3.8 and
+later): this runs on the node.
 """
 
 import json
@@ -88,24 +89,6 @@ os._exit(0)
 """
 
 
-def module_runner(module, timeout):
-    """run(argv, env=None) -> (rc, stdout, stderr) over module.run_command, each command limited to
-    timeout seconds by the ``timeout`` utility when the node has one; (None, "", why) when it cannot start."""
-    timeout_cmd = next((p for p in ("/usr/bin/timeout", "/bin/timeout") if os.access(p, os.X_OK)), None)
-
-    def run(argv, env=None):
-        if timeout_cmd:
-            argv = [timeout_cmd, "-k", "5", str(timeout)] + list(argv)
-        try:
-            return module.run_command(
-                argv, environ_update=env or {}, expand_user_and_vars=False, handle_exceptions=False
-            )
-        except OSError as e:
-            return None, "", str(e)
-
-    return run
-
-
 def library_path(cuda_lib_dir, efa_prefix, existing, isdir=os.path.isdir):
     """LD_LIBRARY_PATH as the nixl role's environment file sets it: the EFA installer's libraries
     first, then CUDA's, each only when the directory exists, before what was there."""
@@ -140,6 +123,8 @@ class NixlNode:
     def __init__(self, run, root="/"):
         self.run = run
         self.root = root
+        # Packages and venv versions are read as service_node_info reads them.
+        self.service = service_node.ServiceNode(lambda argv: run(argv)[:2])
 
     def _local(self, path):
         return os.path.join(self.root, path.lstrip("/"))
@@ -163,24 +148,12 @@ class NixlNode:
         major = node_info.cuda_major(node_info.parse_nvidia_smi_cuda_version(out)) if rc == 0 else None
         return (major, "nvidia-smi") if major else (None, None)
 
-    def dpkg_installed(self, package):
-        rc, out, _err = self.run(["dpkg-query", "-W", "-f=${Status}", package])
-        return rc == 0 and out.strip().endswith(" installed")
-
     def efa_provider(self, efa_prefix):
         fi_info = os.path.join(efa_prefix, "bin", "fi_info")
         if not os.access(self._local(fi_info), os.X_OK):
             return False
         rc, out, _err = self.run([fi_info, "-p", "efa"])
         return rc == 0 and "provider: efa" in out
-
-    def installed_versions(self, python, names):
-        rc, out, _err = self.run([python, "-c", service_node.VERSIONS_CODE] + list(names))
-        try:
-            versions = json.loads(out) if rc == 0 else {}
-        except ValueError:
-            return {}
-        return versions if isinstance(versions, dict) else {}
 
     def facts(
         self,
@@ -213,13 +186,15 @@ class NixlNode:
             "cuda_major": major,
             "cuda_source": source,
             "cuda_detected": detected,
-            "debs": {deb: self.dpkg_installed(deb) for deb in debs},
+            "debs": {deb: self.service.dpkg_installed(deb) for deb in debs},
             "efa_lib_dir": self._isdir(os.path.join(efa_prefix, "lib")),
             "cuda_lib_dir": self._isdir(cuda_lib_dir),
             "efa_provider": self.efa_provider(efa_prefix),
             "in_venv": in_venv,
             # Both CUDA flavours, so that the role can remove the one not wanted.
-            "installed": self.installed_versions(python, [*distributions, "nixl-cu12", "nixl-cu13"]) if in_venv else {},
+            "installed": self.service.versions_of(python, [*distributions, "nixl-cu12", "nixl-cu13"])
+            if in_venv
+            else {},
             "ld_library_path": env["LD_LIBRARY_PATH"],
             "import_name": f"nixl_cu{major}",
             "plugin_dir": None,

@@ -44,21 +44,28 @@ VERSIONS_CODE = (
 )
 
 
-def module_runner(module, timeout):
-    """A runner over module.run_command: each command limited to timeout seconds by the
-    ``timeout`` utility when the node has one; a command that cannot start answers (None, "")."""
+def command_runner(module, timeout):
+    """run(argv, env=None) -> (rc, stdout, stderr) over module.run_command: each command limited to
+    timeout seconds by the ``timeout`` utility when the node has one, env added to its environment;
+    a command that cannot start answers (None, "", why)."""
     timeout_cmd = next((p for p in ("/usr/bin/timeout", "/bin/timeout") if os.access(p, os.X_OK)), None)
 
-    def run(argv):
+    def run(argv, env=None):
         if timeout_cmd:
             argv = [timeout_cmd, "-k", "5", str(timeout)] + list(argv)
+        extra = {"environ_update": env} if env else {}
         try:
-            rc, out, _err = module.run_command(argv, expand_user_and_vars=False, handle_exceptions=False)
-        except OSError:
-            return None, ""
-        return rc, out
+            return module.run_command(argv, expand_user_and_vars=False, handle_exceptions=False, **extra)
+        except OSError as e:
+            return None, "", str(e)
 
     return run
+
+
+def module_runner(module, timeout):
+    """The runner ServiceNode reads with: command_runner's, answering (rc, stdout)."""
+    run = command_runner(module, timeout)
+    return lambda argv: run(argv)[:2]
 
 
 def user_exists(name):
@@ -158,6 +165,10 @@ class ServiceNode:
         {} when python is not executable or fails."""
         if not python or not names or not os.access(python, os.X_OK):
             return {}
+        return self.versions_of(python, names)
+
+    def versions_of(self, python, names):
+        """{name: version} as python answers for names, with no check that python exists; {} when it fails."""
         rc, out = self.run([python, "-c", VERSIONS_CODE] + list(names))
         if rc != 0 or not out.strip():
             return {}

@@ -201,6 +201,7 @@ import_error:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import nixl_node
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import service_node
 
 
 def main():
@@ -225,7 +226,7 @@ def main():
     timeout = params.pop("command_timeout")
     if timeout <= 0:
         module.fail_json(msg="command_timeout must be greater than 0")
-    node = nixl_node.NixlNode(nixl_node.module_runner(module, timeout))
+    node = nixl_node.NixlNode(service_node.command_runner(module, timeout))
     module.exit_json(changed=False, **node.facts(**params))
 
 

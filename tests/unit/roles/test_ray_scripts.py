@@ -14,6 +14,7 @@ import sys
 import types
 
 import pytest
+from fake_clock import FakeClock
 
 FILES = pathlib.Path(__file__).resolve().parents[3] / "roles" / "ray" / "files"
 
@@ -77,17 +78,6 @@ def test_message_for_a_failed_task_and_an_error():
 
 
 # --- the flow, against a fake ray -------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 class Strategy:

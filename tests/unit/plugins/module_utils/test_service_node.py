@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from http.server import HTTPServer
 
 import pytest
+from fake_clock import FakeClock
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import service_node as sn
 
@@ -357,17 +358,6 @@ def test_module_runner_without_timeout_and_a_command_that_cannot_start(monkeypat
     run = sn.module_runner(module, 7)
     assert run(["nvidia-smi", "-L"]) == (None, "")
     assert module.calls[0][0] == ["nvidia-smi", "-L"]
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def test_wait_healthy_tries_once_without_a_wait():
