@@ -8,6 +8,7 @@
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.input_problems import InputRuleError
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.input_problems import input_names
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.input_problems import input_problems
 
 
@@ -18,8 +19,15 @@ def _input_problems(rules, names=None):
         raise AnsibleFilterError(f"input_problems: {error}") from error
 
 
+def _input_names(settings, values, setting_values):
+    try:
+        return input_names(settings, values, setting_values)
+    except InputRuleError as error:
+        raise AnsibleFilterError(f"input_names: {error}") from error
+
+
 class FilterModule:
     """Input refusals."""
 
     def filters(self):
-        return {"input_problems": _input_problems}
+        return {"input_problems": _input_problems, "input_names": _input_names}

@@ -11,10 +11,10 @@ A role checks its input as a list of rules, each a mapping:
 - ``msg``: what the rule asks, naming the role's own variables (``instances_count must be from 1 to 64``);
 - ``got`` (optional): the value found, quoted after the message as ``(got ...)``.
 
-A playbook that fills a role variable from a setting of its own (provision.yml fills
-``instances_count`` from ``cluster_instance_count``) passes the role ``<role>_input_names``, a
-mapping from role variable to that setting, so the refusal names what the user set. Each
-whole-word occurrence of a mapped role variable in a message is replaced; the ``got`` value is
+A role variable that defaults to a cluster setting (the instances role's ``instances_count``
+defaults to ``cluster_instance_count``) is refused under that setting's name when its value came
+from it: ``input_names`` answers the mapping from role variable to the name to use, and each
+whole-word occurrence of a mapped role variable in a message is replaced. The ``got`` value is
 never rewritten.
 
 Pure logic, controller side; the input_problems filter is its Ansible face.
@@ -85,6 +85,39 @@ def problem(rule, rename):
     elif text and text[-1] not in ".!?":
         text += "."
     return text
+
+
+def _same(value, setting):
+    """Whether a role variable holds its setting's value (a number given as text counts as the number)."""
+    if isinstance(value, bool) or isinstance(setting, bool):
+        return value is setting
+    if value == setting:
+        return True
+    scalars = (str, int, float)
+    return isinstance(value, scalars) and isinstance(setting, scalars) and str(value) == str(setting)
+
+
+def input_names(settings, values, setting_values):
+    """Role variable -> the name its refusal uses: the setting when the variable holds the setting's value.
+
+    `settings` maps each role variable to the cluster setting it defaults to (in the role's order);
+    `values` are the role variables' values and `setting_values` the settings' values, in that order,
+    an unset setting as "". A variable set apart from its setting keeps its own name, so a refusal
+    always names what the user set.
+    """
+    if not isinstance(settings, dict):
+        raise InputRuleError(f"the settings must be a mapping of role variable to setting, got {settings!r}")
+    values, setting_values = list(values or []), list(setting_values or [])
+    if len(values) != len(settings) or len(setting_values) != len(settings):
+        raise InputRuleError(
+            f"{len(settings)} settings need as many role values and setting values,"
+            f" got {len(values)} and {len(setting_values)}"
+        )
+    return {
+        variable: setting
+        for (variable, setting), value, given in zip(settings.items(), values, setting_values)
+        if _same(value, given)
+    }
 
 
 def input_problems(rules, names=None):

@@ -118,14 +118,15 @@ def test_a_higher_count_fills_the_missing_indexes(base, tmp_path):
 
 
 def test_a_count_of_0_is_refused_naming_that_rule_only(base, tmp_path):
+    # instances_count holds cluster_instance_count's value (as the role's default would give it): the
+    # refusal names the setting; a name set apart from cluster_name is refused under its own name.
     cluster = f"count-{uuid.uuid4().hex[:6]}"
-    names = {"instances_count": "cluster_instance_count", "instances_cluster_name": "cluster_name"}
-    refused = apply(base, tmp_path, cluster, 0, expect_rc=2, instances_input_names=names)
+    refused = apply(base, tmp_path, cluster, 0, expect_rc=2, cluster_instance_count=0, cluster_name=cluster)
     assert refused.failures == [
         "cluster_instance_count must be a number of nodes from 1 to 64 (got 0). Nothing was created."
     ]
     assert nodes_by_index(base["ec2"], cluster) == {}
-    own = apply(base, tmp_path, "Bad_Name", 2, expect_rc=2)
+    own = apply(base, tmp_path, "Bad_Name", 2, expect_rc=2, cluster_name=cluster, cluster_instance_count=2)
     (failure,) = own.failures
     assert failure.startswith("instances_cluster_name must be 1-32 lowercase letters"), failure
     assert "(got 'Bad_Name')" in failure and "instances_count" not in failure

@@ -1,10 +1,11 @@
-"""Each playbook's one mapping of role variable to the cluster_* setting it is filled from.
+"""Each role's one mapping of role variable to the cluster_* setting it defaults to.
 
-A role's input refusal names the variable the user set through <role>_input_names (the
-input_problems filter). Each playbook that fills role variables from cluster_* settings keeps that
-mapping once (a `<playbook>__input_names` variable, or the efs include's own in ray.yml) and passes it
-to the roles; these tests keep it equal to what the playbook actually passes, so a setting added to
-a playbook without its name, or a name left behind, fails here.
+A role variable that defaults to a cluster setting reads it in the role's defaults/main.yml
+("{{ cluster_x | default(...) }}"), and the role's vars/main.yml names the pair once more in
+`<role>__settings`, from which the input_names filter tells a refusal which name to use. These tests
+keep the two in step, keep each argument spec's default equal to the role default, and keep the
+playbooks free of the mapping blocks they used to carry: a playbook wires only what one role hands
+the next.
 """
 
 from __future__ import annotations
@@ -16,14 +17,78 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLES = ("network", "iam_s3", "capacity_block", "instances", "efs")
-# A role variable filled from one setting as it is: "{{ cluster_x }}" or "{{ cluster_x | default(...) }}".
-FROM_SETTING = re.compile(r"^\{\{\s*(cluster_\w+)\s*(\|\s*default\([^()]*\)\s*)?\}\}$")
-PLAYBOOKS = ("provision.yml", "teardown.yml", "capacity_block.yml", "ray.yml")
+# Role -> the name of its settings mapping in vars/main.yml (iam_s3's internal prefix is __iam_s3_).
+ROLES = {
+    "network": "network__settings",
+    "iam_s3": "__iam_s3_settings",
+    "capacity_block": "capacity_block__settings",
+    "instances": "instances__settings",
+    "efs": "efs__settings",
+    "audit": "audit__settings",
+}
+# A role variable read from one setting as it is: "{{ cluster_x }}" or "{{ cluster_x | default(...) }}".
+FROM_SETTING = re.compile(r"^\{\{\s*(cluster_\w+)\s*(\|\s*default\((?:[^()]|\([^()]*\))*\)\s*)?\}\}$")
+PLAYBOOKS = ("provision.yml", "teardown.yml", "capacity_block.yml", "ray.yml", "audit.yml")
+
+
+def _yaml(*parts):
+    return yaml.safe_load(ROOT.joinpath(*parts).read_text())
+
+
+def defaults_from_settings(role):
+    """Role variable -> the setting its default reads, from the role's defaults/main.yml."""
+    found = {}
+    for name, value in _yaml("roles", role, "defaults", "main.yml").items():
+        match = FROM_SETTING.match(value.strip()) if isinstance(value, str) else None
+        if match:
+            found[name] = match.group(1)
+    return found
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_settings_mapping_names_each_default_read_from_a_setting(role):
+    settings = _yaml("roles", role, "vars", "main.yml")[ROLES[role]]
+    assert settings, f"roles/{role}/vars/main.yml: {ROLES[role]} is empty"
+    assert settings == defaults_from_settings(role)
+    assert all(value.startswith("cluster_") for value in settings.values())
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_input_names_come_from_the_settings_mapping(role):
+    variables = _yaml("roles", role, "vars", "main.yml")
+    names = ROLES[role].replace("settings", "input_names")
+    assert f"{ROLES[role]} | nixl_efa.cluster.input_names(" in variables[names]
+    # every refusal of the role goes through those names
+    for task_file in (ROOT / "roles" / role / "tasks").glob("*.yml"):
+        text = task_file.read_text()
+        for call in re.findall(r"nixl_efa\.cluster\.input_problems\(([^)]*)\)", text):
+            assert call == names, f"{task_file.relative_to(ROOT)}: refusals named with {call}, not {names}"
+        old = re.search(rf"(?<![\w]){role}_input_names", text)
+        assert not old, f"{task_file.relative_to(ROOT)} still reads {role}_input_names"
+
+
+def _spec_options(role):
+    """Every option of every entry point of the role's argument specs."""
+    specs = _yaml("roles", role, "meta", "argument_specs.yml")["argument_specs"]
+    for entry in specs.values():
+        yield from (entry.get("options") or {}).items()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_argument_specs_document_the_default_the_role_has(role):
+    read = defaults_from_settings(role)
+    defaults = _yaml("roles", role, "defaults", "main.yml")
+    seen = set()
+    for name, spec in _spec_options(role):
+        if name in read:
+            seen.add(name)
+            assert spec.get("default") == defaults[name], f"{role}: {name}'s spec default is not defaults/main.yml's"
+            assert not spec.get("required"), f"{role}: {name} has a default (from {read[name]}), so it is not required"
+    assert seen == set(read), f"{role}: no argument spec documents {sorted(set(read) - seen)}"
 
 
 def _vars_blocks(node):
-    """Every `vars:` mapping of plays, tasks and blocks, outermost first."""
+    """Every `vars:` mapping of plays, tasks and blocks."""
     if isinstance(node, list):
         for item in node:
             yield from _vars_blocks(item)
@@ -34,49 +99,13 @@ def _vars_blocks(node):
             yield from _vars_blocks(node.get(key))
 
 
-def _role_of(name):
-    return next((role for role in ROLES if name.startswith(role + "_") and not name.startswith(role + "__")), None)
-
-
-def playbook_names(path):
-    """(role variable -> setting it is filled from, the mapping kept, the <role>_input_names passed)."""
-    filled, kept, passed = {}, {}, {}
-    for block in _vars_blocks(yaml.safe_load(path.read_text())):
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_playbooks_no_longer_map_settings_to_role_variables(playbook):
+    mapped = {}
+    for block in _vars_blocks(_yaml("playbooks", playbook)):
         for name, value in block.items():
-            if name.endswith("_input_names"):
-                if name.endswith("__input_names") or isinstance(value, dict):
-                    kept.update(value if isinstance(value, dict) else {})
-                if _role_of(name) and name == f"{_role_of(name)}_input_names":
-                    passed[_role_of(name)] = value
-                continue
+            assert not name.endswith("_input_names"), f"{playbook} still passes {name}"
             match = FROM_SETTING.match(value.strip()) if isinstance(value, str) else None
-            if _role_of(name) and match:
-                filled[name] = match.group(1)
-    return filled, kept, passed
-
-
-@pytest.mark.parametrize("playbook", PLAYBOOKS)
-def test_every_role_variable_filled_from_a_setting_is_named_once(playbook):
-    filled, kept, passed = playbook_names(ROOT / "playbooks" / playbook)
-    assert filled, f"{playbook} fills no role variable from a cluster_* setting"
-    missing = {name: setting for name, setting in filled.items() if kept.get(name) != setting}
-    assert missing == {}, f"{playbook}: add these to its input names mapping"
-    assert all(value.startswith("cluster_") for value in kept.values()), kept
-    roles = {_role_of(name) for name in filled}
-    assert roles <= set(passed), f"{playbook} passes no <role>_input_names to {sorted(roles - set(passed))}"
-
-
-@pytest.mark.parametrize("playbook", PLAYBOOKS)
-def test_the_mapping_names_only_variables_the_playbook_sets(playbook):
-    text = (ROOT / "playbooks" / playbook).read_text()
-    _filled, kept, _passed = playbook_names(ROOT / "playbooks" / playbook)
-    for name in kept:
-        assert re.search(rf"^\s+{name}:\s*[\"'>]", text, re.MULTILINE), f"{playbook} maps {name} but never sets it"
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_each_role_defaults_to_its_own_names(role):
-    defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
-    assert defaults[f"{role}_input_names"] == {}
-    specs = (ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text()
-    assert f"{role}_input_names:" in specs
+            if match and any(name.startswith(role + "_") for role in ROLES):
+                mapped[name] = match.group(1)
+    assert mapped == {}, f"{playbook} fills role variables the roles read from the settings themselves"

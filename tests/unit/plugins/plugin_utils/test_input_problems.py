@@ -99,3 +99,63 @@ def test_filter_is_registered_and_reports_errors_as_filter_errors():
     assert f(RULES, PROVISION) == ["cluster_instance_count must be from 1 to 64 (got 0)."]
     with pytest.raises(AnsibleFilterError, match="input_problems: rule 1 needs"):
         f([{}])
+
+
+SETTINGS = {
+    "instances_count": "cluster_instance_count",
+    "instances_region": "cluster_region",
+    "instances_public_ip": "cluster_public_ip",
+}
+
+
+def test_a_variable_holding_its_settings_value_is_named_after_the_setting():
+    names = ip.input_names(SETTINGS, [0, "us-east-1", False], [0, "us-east-1", False])
+    assert names == SETTINGS
+    rule = {"that": False, "msg": "instances_count must be from 1 to 64 in instances_region", "got": 0}
+    assert ip.input_problems([rule], names) == [
+        "cluster_instance_count must be from 1 to 64 in cluster_region (got 0)."
+    ]
+
+
+def test_a_variable_set_apart_from_its_setting_keeps_its_own_name():
+    # instances_count set in a play's vars while cluster_instance_count says 2; the region unset (""):
+    # the default ("{{ cluster_region | default('') }}") would hold "" too, so a refusal of "" names the setting.
+    names = ip.input_names(SETTINGS, [0, "", True], [2, "", False])
+    assert names == {"instances_region": "cluster_region"}
+    assert ip.input_problems([{"that": False, "msg": "instances_count must be from 1 to 64", "got": 0}], names) == [
+        "instances_count must be from 1 to 64 (got 0)."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "setting", "same"),
+    [
+        (3, "3", True),
+        ("3", 3, True),
+        (2.5, "2.5", True),
+        ({"a": 1}, {"a": 1}, True),
+        ([1], [1], True),
+        (True, "True", False),
+        (False, 0, False),
+        ("", None, False),
+        (3, "03", False),
+        ({"a": 1}, "{'a': 1}", False),
+    ],
+)
+def test_a_number_given_as_text_is_the_number_and_nothing_else_is_coerced(value, setting, same):
+    assert (ip.input_names({"x": "cluster_x"}, [value], [setting]) == {"x": "cluster_x"}) is same
+
+
+@pytest.mark.parametrize(
+    ("settings", "values", "setting_values"),
+    [
+        (["x"], [1], [1]),
+        ({"x": "cluster_x"}, [], [1]),
+        ({"x": "cluster_x"}, [1], [1, 2]),
+    ],
+)
+def test_misshaped_input_names_are_refused(settings, values, setting_values):
+    with pytest.raises(ip.InputRuleError):
+        ip.input_names(settings, values, setting_values)
+    with pytest.raises(AnsibleFilterError, match="input_names"):
+        FilterModule().filters()["input_names"](settings, values, setting_values)
