@@ -25,9 +25,6 @@ from http.client import HTTPException
 from ansible.module_utils.urls import ConnectionError as UrlConnectionError
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.nixl_efa.cluster.plugins.module_utils import local_fact
-
-FACTS_DIR = local_fact.FACTS_DIR
 HEALTH_TIMEOUT = 3
 
 # Asked of the venv's interpreter: the versions of the distributions named in argv, missing ones left out.
@@ -44,20 +41,30 @@ VERSIONS_CODE = (
 )
 
 
-def command_runner(module, timeout):
-    """run(argv, env=None) -> (rc, stdout, stderr) over module.run_command: each command limited to
-    timeout seconds by the ``timeout`` utility when the node has one, env added to its environment;
-    a command that cannot start answers (None, "", why)."""
+def command_runner(module, timeout, option="command_timeout", environ=None):
+    """run(argv, env=None) -> (rc, stdout, stderr) over module.run_command.
+
+    Each command is limited to timeout seconds by the ``timeout`` utility when the node has one (stderr
+    then says so when it stopped the command); `environ` and then env are added to its environment; a
+    command that cannot start answers (None, "", why). A timeout that is not positive fails the module,
+    naming its option.
+    """
+    if timeout <= 0:
+        module.fail_json(msg=f"{option} must be greater than 0")
     timeout_cmd = next((p for p in ("/usr/bin/timeout", "/bin/timeout") if os.access(p, os.X_OK)), None)
 
     def run(argv, env=None):
         if timeout_cmd:
             argv = [timeout_cmd, "-k", "5", str(timeout)] + list(argv)
-        extra = {"environ_update": env} if env else {}
+        update = dict(environ or {}, **(env or {}))
+        extra = {"environ_update": update} if update else {}
         try:
-            return module.run_command(argv, expand_user_and_vars=False, handle_exceptions=False, **extra)
+            rc, out, err = module.run_command(argv, expand_user_and_vars=False, handle_exceptions=False, **extra)
         except OSError as e:
             return None, "", str(e)
+        if timeout_cmd and rc in (124, 137):
+            err = f"timed out after {timeout} s. {err}"
+        return rc, out, err
 
     return run
 
@@ -221,7 +228,6 @@ class ServiceNode:
         user=None,
         paths=(),
         files=(),
-        facts_dir=FACTS_DIR,
         units=(),
         host="",
         health_ports=(),
@@ -248,7 +254,6 @@ class ServiceNode:
             "user": user_exists(user),
             "paths": {path: path_state(path) for path in paths},
             "files": {path: file_sha1(path) for path in files},
-            "facts_dir": os.path.isdir(facts_dir),
             "units": {unit: self.unit_state(unit) for unit in units},
             "health": {port: health.get(url, False) for port, url in urls.items()},
             "health_seconds": waited,

@@ -346,13 +346,12 @@ torchrun_python:
   sample: /opt/conda/envs/pytorch/bin/python3.12
 """
 
-import os
-import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import local_fact
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import node_info
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import service_node
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import validation_node
 
 # The file system root the probe reads; tests point it at a fake tree.
@@ -376,20 +375,9 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if params["imds_timeout"] <= 0 or params["command_timeout"] <= 0:
-        module.fail_json(msg="imds_timeout and command_timeout must be greater than 0")
-
-    timeout_cmd = shutil.which("timeout") or next(
-        (p for p in ("/usr/bin/timeout", "/bin/timeout") if os.access(p, os.X_OK)), None
-    )
-
-    def run(argv):
-        if timeout_cmd:
-            argv = [timeout_cmd, "-k", "5", str(params["command_timeout"])] + argv
-        rc, out, err = module.run_command(argv, environ_update={"LC_ALL": "C"})
-        if timeout_cmd and rc in (124, 137):
-            err = f"timed out after {params['command_timeout']} s. {err}"
-        return rc, out, err
+    if params["imds_timeout"] <= 0:
+        module.fail_json(msg="imds_timeout must be greater than 0")
+    run = service_node.command_runner(module, params["command_timeout"], environ={"LC_ALL": "C"})
 
     probe = node_info.NodeProbe(run, root=ROOT)
     gpu = probe.gpu()

@@ -224,8 +224,6 @@ def main():
     )
     params = dict(module.params)
     timeout = params.pop("command_timeout")
-    if timeout <= 0:
-        module.fail_json(msg="command_timeout must be greater than 0")
     node = nixl_node.NixlNode(service_node.command_runner(module, timeout))
     module.exit_json(changed=False, **node.facts(**params))
 

@@ -61,11 +61,6 @@ options:
     type: list
     elements: str
     default: []
-  facts_dir:
-    description:
-      - The local facts directory whose existence RV(facts_dir) reports.
-    type: path
-    default: /etc/ansible/facts.d
   units:
     description:
       - systemd units (with their suffix, V(mlflow.service)) whose state to report in RV(units).
@@ -216,11 +211,6 @@ files:
   returned: always
   type: dict
   sample: {"/etc/nixl-efa/ray.env": "2ae7a1c2a4ad1c0ac6e1a5b2e9e8d0d4c9ab1d05"}
-facts_dir:
-  description: Whether O(facts_dir) is a directory.
-  returned: always
-  type: bool
-  sample: true
 units:
   description:
     - For each of O(units), a dict with C(enabled) (C(systemctl is-enabled) says enabled), C(active)
@@ -257,7 +247,6 @@ def main():
             user=dict(type="str"),
             paths=dict(type="list", elements="str", default=[]),
             files=dict(type="list", elements="str", default=[]),
-            facts_dir=dict(type="path", default=service_node.FACTS_DIR),
             units=dict(type="list", elements="str", default=[]),
             host=dict(type="str", default=""),
             health_ports=dict(type="list", elements="int", default=[]),
@@ -270,14 +259,13 @@ def main():
         supports_check_mode=True,
     )
     params = dict(module.params)
-    if params.pop("command_timeout") <= 0:
-        module.fail_json(msg="command_timeout must be greater than 0")
+    timeout = params.pop("command_timeout")
     if params["health_wait"] < 0:
         module.fail_json(msg="health_wait must be 0 (one try) or a number of seconds")
     bad_ports = [port for port in params["health_ports"] if not 0 < port < 65536]
     if bad_ports:
         module.fail_json(msg=f"health_ports must be between 1 and 65535, not {bad_ports}")
-    node = service_node.ServiceNode(service_node.module_runner(module, module.params["command_timeout"]))
+    node = service_node.ServiceNode(service_node.module_runner(module, timeout))
     module.exit_json(changed=False, **node.facts(**params))
 
 

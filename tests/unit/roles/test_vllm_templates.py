@@ -36,7 +36,6 @@ def probe(gpus=1, efa=False, address="10.9.9.9"):
         "user": True,
         "paths": {"/opt/amazon/efa/lib": EFA_LIB if efa else None},
         "files": {},
-        "facts_dir": True,
         "units": {},
         "health": {},
     }

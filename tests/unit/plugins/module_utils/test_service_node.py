@@ -245,7 +245,6 @@ def test_facts_of_a_service_node(tmp_path, http_server, monkeypatch):
         user="no-such-user-for-service-node-tests",
         paths=[str(tmp_path), str(tmp_path / "nope")],
         files=[str(tmp_path / "env"), str(tmp_path / "none")],
-        facts_dir=str(tmp_path),
         units=["mlflow.service", "ray-worker.service"],
         host="127.0.0.1",
         health_ports=[ok, failing],
@@ -262,7 +261,6 @@ def test_facts_of_a_service_node(tmp_path, http_server, monkeypatch):
         str(tmp_path / "env"): hashlib.sha1(b"A=1\n").hexdigest(),  # noqa: S324
         str(tmp_path / "none"): None,
     }
-    assert facts["facts_dir"] is True
     assert facts["units"] == {
         "mlflow.service": {"enabled": True, "active": True, "exists": True},
         "ray-worker.service": {"enabled": False, "active": False, "exists": False},
@@ -276,10 +274,9 @@ def test_facts_health_takes_the_default_route_address_without_host():
     facts = sn.ServiceNode(run).facts(health_ports=[5000])
     assert facts["address"] == "172.31.5.9"
     assert set(facts) == {
-        "gpus", "address", "python", "debs", "installed", "user", "paths", "files", "facts_dir", "units", "health",
+        "gpus", "address", "python", "debs", "installed", "user", "paths", "files", "units", "health",
         "health_seconds",
     }  # fmt: skip
-    assert facts["facts_dir"] is os.path.isdir(sn.FACTS_DIR)
     assert list(facts["health"]) == ["5000"]
 
 
@@ -350,6 +347,35 @@ def test_module_runner_limits_each_command_and_expands_nothing(monkeypatch):
     argv, kwargs = module.calls[0]
     assert argv == ["/usr/bin/timeout", "-k", "5", "7", "dpkg-query", "-W", "-f=${Status}", "x"]
     assert kwargs == {"expand_user_and_vars": False, "handle_exceptions": False}
+
+
+def test_command_runner_refuses_a_timeout_that_is_not_positive_naming_the_option():
+    class Refused(Exception):
+        pass
+
+    class Failing(FakeModule):
+        def fail_json(self, msg):
+            raise Refused(msg)
+
+    for timeout in (0, -3):
+        with pytest.raises(Refused, match="^probe_timeout must be greater than 0$"):
+            sn.command_runner(Failing(), timeout, option="probe_timeout")
+    assert sn.command_runner(Failing(), 1) is not None
+
+
+def test_command_runner_adds_its_environment_and_says_when_the_timeout_stopped_a_command(monkeypatch):
+    monkeypatch.setattr(sn.os, "access", lambda path, mode: path == "/usr/bin/timeout")
+
+    class TimedOut(FakeModule):
+        def run_command(self, argv, **kwargs):
+            self.calls.append((argv, kwargs))
+            return 124, "", "partial\n"
+
+    module = TimedOut()
+    run = sn.command_runner(module, 3, environ={"LC_ALL": "C"})
+    assert run(["fi_info"], env={"FI_PROVIDER": "efa"}) == (124, "", "timed out after 3 s. partial\n")
+    assert module.calls[0][1]["environ_update"] == {"LC_ALL": "C", "FI_PROVIDER": "efa"}
+    assert sn.command_runner(FakeModule(), 3)(["true"])[2] == "err\n"  # an answer in time is left as it is
 
 
 def test_module_runner_without_timeout_and_a_command_that_cannot_start(monkeypatch):
