@@ -26,13 +26,7 @@ ROLE = "nixl_efa.cluster.iam_s3"
 TAG = "nixl-efa:cluster"
 SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
-OUTPUTS = role_outputs(
-    "iam_s3_bucket",
-    "iam_s3_bucket_arn",
-    "iam_s3_role_arn",
-    "iam_s3_instance_profile_name",
-    "iam_s3_instance_profile_arn",
-)
+OUTPUTS = role_outputs("iam_s3_result")
 
 
 def cluster_name(label):
@@ -89,11 +83,14 @@ def test_present_twice_changes_once_and_builds_least_privilege(lab_aws, lab, tmp
     assert second.changed == 0, second.changed_tasks
 
     assert second.outputs == {
-        "iam_s3_bucket": bucket,
-        "iam_s3_bucket_arn": f"arn:aws:s3:::{bucket}",
-        "iam_s3_role_arn": f"arn:aws:iam::{ACCOUNT}:role/{role_name}",
-        "iam_s3_instance_profile_name": role_name,
-        "iam_s3_instance_profile_arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/{role_name}",
+        "iam_s3_result": {
+            "bucket": bucket,
+            "bucket_arn": f"arn:aws:s3:::{bucket}",
+            "role_name": role_name,
+            "role_arn": f"arn:aws:iam::{ACCOUNT}:role/{role_name}",
+            "instance_profile_name": role_name,
+            "instance_profile_arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/{role_name}",
+        }
     }
 
     s3, iam = lab["s3"], lab["iam"]

@@ -52,7 +52,7 @@ def base(lab_aws):
 
 def apply(base, tmp_path, cluster, count, check=False, expect_rc=0, **extra):
     variables = dict(base["vars"], instances_cluster_name=cluster, instances_count=count, **extra)
-    play = role_play(ROLE, REGION, base["url"], role_outputs("instances_nodes"), ("main", variables))
+    play = role_play(ROLE, REGION, base["url"], role_outputs("instances_result"), ("main", variables))
     return run_play(tmp_path, play, check=check, expect_rc=expect_rc)
 
 
@@ -74,7 +74,7 @@ def test_a_lower_count_removes_the_highest_indexes_and_never_node_0(base, tmp_pa
     first = apply(base, tmp_path, cluster, 3)
     three = nodes_by_index(ec2, cluster)
     assert sorted(three) == [0, 1, 2], three
-    assert [n["node_index"] for n in first.outputs["instances_nodes"]] == [0, 1, 2]
+    assert [n["node_index"] for n in first.outputs["instances_result"]["nodes"]] == [0, 1, 2]
 
     # Check mode: names node 2 as the one that would go, terminates nothing, reports the change.
     preview = apply(base, tmp_path, cluster, 2, check=True)
@@ -83,7 +83,7 @@ def test_a_lower_count_removes_the_highest_indexes_and_never_node_0(base, tmp_pa
     assert "Terminate the nodes past the count and wait until they are gone" in preview.changed_tasks
     assert "Launch the missing nodes in one request, for a total of 2" not in preview.changed_tasks
     assert nodes_by_index(ec2, cluster) == three
-    assert [n["instance_id"] for n in preview.outputs["instances_nodes"]] == [three[0], three[1]]
+    assert [n["instance_id"] for n in preview.outputs["instances_result"]["nodes"]] == [three[0], three[1]]
 
     lower = apply(base, tmp_path, cluster, 2)
     assert lower.changed_tasks == ["Terminate the nodes past the count and wait until they are gone"], (
@@ -91,7 +91,7 @@ def test_a_lower_count_removes_the_highest_indexes_and_never_node_0(base, tmp_pa
     )
     assert nodes_by_index(ec2, cluster) == {0: three[0], 1: three[1]}
     assert state_of(ec2, three[2]) == "terminated"
-    assert [n["instance_id"] for n in lower.outputs["instances_nodes"]] == [three[0], three[1]]
+    assert [n["instance_id"] for n in lower.outputs["instances_result"]["nodes"]] == [three[0], three[1]]
 
     again = apply(base, tmp_path, cluster, 2)
     assert again.changed == 0, again.changed_tasks

@@ -278,7 +278,7 @@ def test_launch_template_of_another_owner_is_refused_and_left_alone(lab_aws, tmp
 def test_one_cluster_name_in_two_regions_has_two_buckets_and_roles(lab_aws, tmp_path):
     cluster = cluster_name("regions")
     regions = ("us-east-1", "us-west-2")
-    outputs = role_outputs("iam_s3_bucket", "iam_s3_instance_profile_name")
+    outputs = role_outputs("iam_s3_result")
     role_vars = {"iam_s3_cluster_name": cluster, "iam_s3_require_tls": False}
     east, west = regions
     names = {region: (f"nixl-efa-{cluster}-{region}-{ACCOUNT}", f"{cluster}-{region}-node") for region in regions}
@@ -291,7 +291,7 @@ def test_one_cluster_name_in_two_regions_has_two_buckets_and_roles(lab_aws, tmp_
             "content": region, "mode": "put"}})  # fmt: skip
     plays += role_play(role, east, lab_aws, outputs, ("absent", {"iam_s3_cluster_name": cluster}))
     run = run_role_play(tmp_path, plays)
-    assert run.outputs["iam_s3_bucket"] == names[east][0], "the first play's outputs: the us-east-1 bucket"
+    assert run.outputs["iam_s3_result"]["bucket"] == names[east][0], "the first play's outputs: the us-east-1 bucket"
     deleted = [name for name in run.changed_tasks if name.startswith("Delete ")]
     assert sorted(deleted) == [
         "Delete the bucket and every object in it",
