@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 """The lab's one entry point: its local AWS (moto plus the stand-ins beside this file), its node
 image and node containers, the Docker engine they run on. The Makefile's lab targets call it.
