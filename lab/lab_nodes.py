@@ -132,7 +132,7 @@ def up(prefix, count, node_image, tries=120, interval=0.5, sleep=time.sleep):
             run_container(name, name, node_image)
     states = {}
     for name in names:
-        for _ in range(tries):
+        for _attempt in range(tries):
             states[name] = system_state(name)
             if states[name] in ("running", "degraded"):
                 break

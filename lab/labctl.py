@@ -188,7 +188,7 @@ def down(lab, out=print, tries=100, interval=0.2):
     pid = lab.running_pid()
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(tries):
+        for _attempt in range(tries):
             if not alive(pid):
                 break
             time.sleep(interval)
@@ -244,7 +244,7 @@ def node_image_name():
 
 def parser():
     environ = os.environ
-    top = argparse.ArgumentParser(prog="lab/labctl.py", description=__doc__.split("\n\n")[0])
+    top = argparse.ArgumentParser(prog="lab/labctl.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     commands = top.add_subparsers(dest="command", required=True)
 
     def lab_options(sub):
