@@ -20,10 +20,12 @@
 #                 API calls, NIXL vs memcpy; results in bench/results/ (see docs/PERFORMANCE.md)
 #   make demo     the whole product on the lab: site.yml over amazon.aws.aws_ssm to Debian 12 containers standing in for EC2
 #   make demo-down  teardown.yml on the lab, then the lab itself (its node containers and its local AWS)
-#   make lab-up   the lab's local AWS (moto + tests/lab stand-ins) in the background on 127.0.0.1:$LAB_PORT (5055);
-#                 LAB_NODE_IMAGE=<image> makes every instance a container of that image (make demo sets it),
-#                 LAB_WHEELHOUSE=<dir> mounts that wheelhouse into each (tools/wheelhouse.py; make demo sets it)
+#   make lab-up   the lab's local AWS (lab/labctl.py up: moto + the lab/ stand-ins) in the background on
+#                 127.0.0.1:$LAB_PORT (5055); LAB_NODE_IMAGE=<image> makes every instance a container of that
+#                 image (make demo sets it), LAB_WHEELHOUSE=<dir> mounts that wheelhouse into each
+#                 (tools/wheelhouse.py; make demo sets it)
 #   make lab-down stop it (and remove its node containers)
+#   make lab-status  whether it runs, its pid, log and node image, and the export line of AWS variables
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -60,7 +62,8 @@ PYTHON_312 ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down bench demo demo-down e2e
+.PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down lab-status
+.PHONY: bench demo demo-down e2e
 .PHONY: release-test release test-newest test-default-core integration-1 integration-2 integration-3
 
 help:
@@ -127,8 +130,8 @@ variables-doc: setup
 # NIXL_EFA_WHEELHOUSE: the wheels vLLM on the CPU needs (tools/wheelhouse.py, downloaded once per
 # machine), mounted read-only into the default scenario's nodes.
 molecule: setup
-	tools/docker_engine.sh
-	tools/node_image.sh
+	$(LAB) engine
+	$(LAB) image
 	NIXL_EFA_WHEELHOUSE=$$($(BIN)/python tools/wheelhouse.py) && export NIXL_EFA_WHEELHOUSE && molecule test --all
 
 # make test sets up both virtual environments, then runs every gate on two workers
@@ -155,8 +158,8 @@ test-newest:
 # tests/release: the tarball built, installed offline and reused from tests/consumer (its own lab AWS and a node
 # container, consumer-node-0), argument-spec failures, a fragment per change, make release on a throw-away clone.
 release-test: setup
-	tools/docker_engine.sh
-	tools/node_image.sh >/dev/null
+	$(LAB) engine
+	$(LAB) image >/dev/null
 	pytest tests/release
 
 # make release VERSION=x.y.z, on a clean, committed tree: galaxy.yml's version, CHANGELOG.rst and changelog.yaml
@@ -176,73 +179,39 @@ release: setup
 clean:
 	rm -rf .collections tests/output .pytest_cache .ruff_cache
 
-# The lab's local AWS for manual runs: tests/lab/moto_lab.py on loopback, pid and log in .lab/.
-# LAB_THROTTLE_SHARE (0 to 1) in the environment throttles that share of its API calls.
+# The lab's local AWS for manual runs: lab/labctl.py (moto plus the stand-ins of lab/ on loopback, pid and
+# log in .lab/<port>/). LAB_THROTTLE_SHARE (0 to 1) in the environment throttles that share of its API calls.
 LAB_PORT ?= 5055
 LAB_WAIT ?= 60
 LAB_DIR = .lab/$(LAB_PORT)
-LAB_PID := $(LAB_DIR)/moto.pid
-LAB_LOG := $(LAB_DIR)/moto.log
-LAB_URL = http://127.0.0.1:$(LAB_PORT)
-# What points every AWS client at the lab (lab-up prints it; the demo targets run with it).
-LAB_AWS_VARS = AWS_ENDPOINT_URL=$(LAB_URL) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
-	AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-# True when the pid file names a running lab server (not a stale pid since reused by another process).
-LAB_RUNNING = [ -s $(LAB_PID) ] && ps -p "$$(cat $(LAB_PID))" -o args= 2>/dev/null | grep -q moto_lab.py
-LAB_ANSWERS = $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-	$(LAB_URL)/moto-api/ 2>/dev/null
+# lab/labctl.py needs no more than the standard library but to start the lab (make setup's moto).
+LAB = $(firstword $(wildcard $(BIN)/python) $(PYTHON)) lab/labctl.py
+LAB_OPTIONS = --port $(LAB_PORT) --dir $(LAB_DIR)
 
 lab-up: setup
-	@mkdir -p $(LAB_DIR)
-	@if $(LAB_RUNNING); then \
-		if [ "$$(cat $(LAB_DIR)/node-image 2>/dev/null)" != "$(LAB_NODE_IMAGE)" ]; then \
-			echo "The lab is running with node image '$$(cat $(LAB_DIR)/node-image 2>/dev/null)', not '$(LAB_NODE_IMAGE)': make lab-down first"; exit 1; \
-		fi; \
-		echo "The lab is already running (pid $$(cat $(LAB_PID)), log $(LAB_LOG))"; \
-	elif $(LAB_ANSWERS); then \
-		echo "Something else already answers on $(LAB_URL); choose another LAB_PORT"; exit 1; \
-	else \
-		MOTO_IAM_LOAD_MANAGED_POLICIES=true LAB_NODE_IMAGE=$(LAB_NODE_IMAGE) LAB_WHEELHOUSE=$(LAB_WHEELHOUSE) LAB_NAME=$(LAB_PORT) nohup $(BIN)/python tests/lab/moto_lab.py -H 127.0.0.1 -p $(LAB_PORT) \
-			>$(LAB_LOG) 2>&1 </dev/null & pid=$$!; echo $$pid >$(LAB_PID); \
-		deadline=$$(( $$(date +%s) + $(LAB_WAIT) )); \
-		until $(LAB_ANSWERS); do \
-			if ! kill -0 $$pid 2>/dev/null || [ $$(date +%s) -ge $$deadline ]; then \
-				echo "The lab did not come up (it exited, or did not answer within $(LAB_WAIT) s); $(LAB_LOG):"; tail -n 20 $(LAB_LOG); \
-				kill $$pid 2>/dev/null; rm -f $(LAB_PID); exit 1; \
-			fi; \
-			sleep 0.2; \
-		done; \
-		echo "$(LAB_NODE_IMAGE)" >$(LAB_DIR)/node-image; \
-		echo "The lab is up (pid $$pid, log $(LAB_LOG)$(if $(LAB_NODE_IMAGE),, without node containers))"; \
-	fi
-	@echo "export $(LAB_AWS_VARS)"
+	@$(LAB) up $(LAB_OPTIONS) --wait $(LAB_WAIT) --node-image "$(LAB_NODE_IMAGE)" --wheelhouse "$(LAB_WHEELHOUSE)"
 
 lab-down:
-	@if $(LAB_RUNNING); then \
-		pid=$$(cat $(LAB_PID)); kill $$pid; \
-		for i in $$(seq 1 100); do kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
-		if kill -0 $$pid 2>/dev/null; then echo "The lab (pid $$pid) did not stop"; exit 1; fi; \
-		echo "The lab (pid $$pid) is stopped"; \
-	else \
-		echo "The lab is not running"; \
-	fi
-	@rm -f $(LAB_PID) $(LAB_DIR)/node-image
-	@ids=$$(docker ps -aq --filter label=nixl-efa.lab=$(LAB_PORT) 2>/dev/null); \
-		if [ -n "$$ids" ]; then docker rm -f $$ids >/dev/null && echo "Removed the lab's node containers"; fi
+	@$(LAB) down $(LAB_OPTIONS)
+
+# Exit 0 whether the lab runs or not (lab/labctl.py status itself exits 3 when it does not).
+lab-status:
+	@$(LAB) status $(LAB_OPTIONS) || [ $$? -eq 3 ]
 
 # The demo: the lab with node containers, then site.yml through the lab inventory, as a user runs
 # it on AWS (aws_ec2 inventory, amazon.aws.aws_ssm). Idempotent: run it again, it changes nothing.
-LAB_ENV = env -u AWS_PROFILE -u AWS_SESSION_TOKEN $(LAB_AWS_VARS)
+# What points every AWS client at the lab (lab/labctl.py env prints it; lab-up prints it as an export line).
+LAB_ENV = env -u AWS_PROFILE -u AWS_SESSION_TOKEN $$($(LAB) env --port $(LAB_PORT))
 DEMO_ARGS ?=
 
 demo: setup
-	tools/docker_engine.sh
-	$(MAKE) --no-print-directory lab-up LAB_NODE_IMAGE=$$(tools/node_image.sh) LAB_WHEELHOUSE=$$($(BIN)/python tools/wheelhouse.py)
+	$(LAB) engine
+	$(MAKE) --no-print-directory lab-up LAB_NODE_IMAGE=$$($(LAB) image) LAB_WHEELHOUSE=$$($(BIN)/python tools/wheelhouse.py)
 	$(LAB_ENV) ansible-playbook -i inventories/lab playbooks/site.yml $(DEMO_ARGS)
 	@echo "Next: $(LAB_ENV) ansible-playbook -i inventories/lab verify_efa.yml   (make demo-down removes it all)"
 
 demo-down: setup
-	@if $(LAB_RUNNING); then \
+	@if $(LAB) status $(LAB_OPTIONS) >/dev/null; then \
 		$(LAB_ENV) ansible-playbook -i inventories/lab playbooks/teardown.yml; \
 	fi
 	$(MAKE) --no-print-directory lab-down
@@ -255,5 +224,5 @@ BENCH_PORT ?= 5071
 BENCH_ARGS ?=
 
 bench: setup
-	tools/docker_engine.sh
-	$(BIN)/python bench/run.py --port $(BENCH_PORT) --image $$(tools/node_image.sh) $(BENCH_ARGS)
+	$(LAB) engine
+	$(BIN)/python bench/run.py --port $(BENCH_PORT) --image $$($(LAB) image) $(BENCH_ARGS)

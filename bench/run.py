@@ -550,9 +550,9 @@ def markdown(results):
 
 
 def node_image():
-    result = subprocess.run([str(ROOT / "tools" / "node_image.sh")], capture_output=True, text=True, check=False)
+    result = subprocess.run([str(ROOT / "lab" / "node_image.sh")], capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise StepFailed(f"tools/node_image.sh failed: {result.stderr.strip()[-500:]}")
+        raise StepFailed(f"lab/node_image.sh failed: {result.stderr.strip()[-500:]}")
     return result.stdout.strip().splitlines()[-1]
 
 
@@ -592,7 +592,7 @@ def interrupted(signum, frame):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--port", type=int, default=5071, help="the bench's own lab port (default 5071)")
-    parser.add_argument("--image", default="", help="node image (default: tools/node_image.sh builds or names it)")
+    parser.add_argument("--image", default="", help="node image (default: lab/node_image.sh builds or names it)")
     parser.add_argument(
         "--latency", type=float, default=0.3, help="LAB_SSM_COMMAND_LATENCY of the extra re-run (0: no such run)"
     )

@@ -24,7 +24,7 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-# The nodes: Debian 12 (tools/node_image.sh).
+# The nodes: Debian 12 (lab/node_image.sh).
 NODE_PYTHON = "3.11"
 NODE_GLIBC_MINOR = 36
 # Written last: a wheelhouse without it is an interrupted download, made again.

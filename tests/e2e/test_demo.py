@@ -16,7 +16,7 @@ with the lab's session-manager-plugin stand-in. The tests run in file order and 
 3. verify_efa.yml from the repository root over the same inventory;
 4. `make demo-down`: teardown, the lab's containers and its local AWS are gone.
 
-Needs Docker (tools/docker_engine.sh starts it; `make e2e` and `make demo` call it), the lab's
+Needs Docker (lab/docker_engine.sh starts it; `make e2e` and `make demo` call it), the lab's
 wheelhouse (tools/wheelhouse.py, downloaded once per machine by `make demo`), about 6 GB of memory
 and 8 GB of disk for the two nodes' vLLM venvs and servers, and about 25 minutes on 2 cores; no test
 here fails on a slow machine, only on a wrong result.

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """Integration fixtures: the lab's local AWS on loopback, and an ansible-playbook runner.
 
-The local AWS is moto plus the stand-ins in tests/lab/moto_lab.py.
+The local AWS is moto plus the stand-ins in lab/moto_lab.py.
 """
 
 import contextlib
@@ -39,7 +39,7 @@ def running_lab(directory, **extra_env):
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", **extra_env)
     with open(log, "w") as out:
         server = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "lab" / "moto_lab.py"), "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, str(ROOT / "lab" / "moto_lab.py"), "-H", "127.0.0.1", "-p", str(port)],
             stdout=out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     try:

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 """Nothing bought twice: playbooks/capacity_block.yml -e action=purchase against a lab that behaves like a busy AWS.
 
-This module starts a lab of its own (tests/lab/moto_lab.py) with two of AWS's behaviours switched
-on (tests/lab/lab_capacity.py): a capacity block bought stays unseen by the describe calls for
+This module starts a lab of its own (lab/moto_lab.py) with two of AWS's behaviours switched
+on (lab/lab_capacity.py): a capacity block bought stays unseen by the describe calls for
 DESCRIBE_DELAY seconds (EC2's eventual consistency), and a purchase tagged with the crash cluster
 buys, then answers HTTP 500 (an unclear error). Under them:
 

@@ -4,7 +4,7 @@
 The VPC, subnets, cluster security group and node role the role builds on are made here with
 boto3, as the network and iam_s3 roles would leave them. Everything the role made is read back
 with EFS, EC2 and IAM's own calls. EFS's tagging calls (DescribeTags, CreateTags, DeleteTags)
-are the lab's stand-ins (tests/lab/lab_efs.py). moto evaluates no IAM policy and moves no NFS
+are the lab's stand-ins (lab/lab_efs.py). moto evaluates no IAM policy and moves no NFS
 traffic, so the policy and the security group are checked by their shape, not their effect.
 The mount entry point is not run here: the lab has no NFS client and cannot reach GitHub.
 """

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The lab's own stand-ins (tests/lab/), checked through boto3 against the running lab.
+"""The lab's own stand-ins (lab/), checked through boto3 against the running lab.
 
 RunInstances from a launch template with EFA interfaces across network cards; describe filters;
 day-0 capacity block offerings; launches into capacity blocks and every refusal (nothing
@@ -456,7 +456,7 @@ def test_managed_nodes_and_sessions(lab):
 
 
 def _moto_lab():
-    spec = importlib.util.spec_from_file_location("moto_lab", ROOT / "tests" / "lab" / "moto_lab.py")
+    spec = importlib.util.spec_from_file_location("moto_lab", ROOT / "lab" / "moto_lab.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

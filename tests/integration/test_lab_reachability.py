@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """The lab refuses and withholds what AWS does for the rules that decide whether a node comes up.
 
-Checked through boto3 against the running lab (tests/lab/lab_instances.py, lab_reachability.py,
+Checked through boto3 against the running lab (lab/lab_instances.py, lab_reachability.py,
 lab_ssm.py, lab_fixes.py; each cites AWS's documentation for its rule):
 
 - AssociatePublicIpAddress with more than one network interface is refused, nothing launched;

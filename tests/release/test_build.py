@@ -21,7 +21,7 @@ MAX_BYTES = 1024 * 1024
 # Repository-only parts: the test harness, the lab, local state. None of them may be shipped.
 NOT_SHIPPED = (
     ".venv", ".collections", ".ci", ".git/", ".lab", "reports/", "bench/", "molecule/", "tools/", "build/",
-    "tests/unit", "tests/integration", "tests/e2e", "tests/lab", "tests/release", "tests/consumer",
+    "tests/unit", "tests/integration", "tests/e2e", "lab/", "tests/release", "tests/consumer",
     "tests/output", "inventories/lab", "Makefile", ".pytest_cache", ".ruff_cache",
 )  # fmt: skip
 

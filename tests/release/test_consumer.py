@@ -107,9 +107,9 @@ def test_bad_input_stops_at_the_argument_spec(case, consumer, consumer_env, rele
 
 @pytest.fixture
 def node():
-    """A Debian 12 systemd container from tools/node_image.sh, host networking, removed at the end."""
-    subprocess.run([ROOT / "tools" / "docker_engine.sh"], check=True, capture_output=True)
-    image = subprocess.run([ROOT / "tools" / "node_image.sh"], check=True, capture_output=True, text=True)
+    """A Debian 12 systemd container from lab/node_image.sh, host networking, removed at the end."""
+    subprocess.run([ROOT / "lab" / "docker_engine.sh"], check=True, capture_output=True)
+    image = subprocess.run([ROOT / "lab" / "node_image.sh"], check=True, capture_output=True, text=True)
     image = image.stdout.strip().splitlines()[-1]
     subprocess.run(["docker", "rm", "-f", NODE], capture_output=True, check=False)
     subprocess.run(

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The lab's CancelCapacityReservation stand-in (tests/lab/lab_capacity.py), called without a server.
+"""The lab's CancelCapacityReservation stand-in (lab/lab_capacity.py), called without a server.
 
 A capacity block is refused with a client error and stays as it was; any other reservation is
 cancelled and the instances launched into it are no longer counted against it; an unknown id
@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-LAB = pathlib.Path(__file__).resolve().parents[2] / "lab"
+LAB = pathlib.Path(__file__).resolve().parents[3] / "lab"
 if str(LAB) not in sys.path:
     sys.path.insert(0, str(LAB))
 SPEC = importlib.util.spec_from_file_location("lab_capacity", LAB / "lab_capacity.py")

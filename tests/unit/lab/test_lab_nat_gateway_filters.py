@@ -3,7 +3,7 @@
 
 The network role's teardown finds the cluster's NAT gateways by `tag:nixl-efa:cluster` and deletes
 what it finds; moto ignores tag filters there, so in a lab shared by several clusters one cluster's
-teardown deleted another's gateway (tests/lab/lab_fixes.py).
+teardown deleted another's gateway (lab/lab_fixes.py).
 """
 
 import pathlib
@@ -12,7 +12,7 @@ import sys
 import boto3
 from moto import mock_aws
 
-LAB = pathlib.Path(__file__).resolve().parents[2] / "lab"
+LAB = pathlib.Path(__file__).resolve().parents[3] / "lab"
 if str(LAB) not in sys.path:
     sys.path.insert(0, str(LAB))
 

@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
-"""The lab's node containers for vLLM on the CPU: tests/lab/lab_nodes.py's docker run options.
+"""The lab's node containers for vLLM on the CPU: lab/lab_nodes.py's docker run options.
 
 With LAB_WHEELHOUSE every node container mounts that directory read-only at WHEELHOUSE_MOUNT; the
 lab inventory's vllm_wheelhouse and molecule's volumes name the same path, so that the vllm role
 installs from it on the demo's nodes and on molecule's alike. /dev/shm is the same size in the
-three recipes (lab_nodes.py, tools/lab_nodes.sh, molecule). No container is started here: the
-docker calls are recorded.
+two recipes (lab_nodes.py, for the instances' containers and `lab/labctl.py nodes up` alike, and
+molecule). No container is started here: the docker calls are recorded.
 """
 
 import pathlib
@@ -15,7 +15,7 @@ import types
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-LAB = ROOT / "tests" / "lab"
+LAB = ROOT / "lab"
 if str(LAB) not in sys.path:
     sys.path.insert(0, str(LAB))
 
@@ -91,11 +91,66 @@ def test_lab_inventory_may_use_the_cpu_build():
 
 
 def test_shm_size_is_the_same_in_every_node_recipe():
-    """vLLM's engine puts its queues in /dev/shm: Docker's 64 MB default is too small in all three recipes."""
+    """vLLM's engine puts its queues in /dev/shm: Docker's 64 MB default is too small in both recipes."""
     options = list(lab_nodes.RUN_OPTIONS)
     size = options[options.index("--shm-size") + 1]
     assert size == "2g"
-    script = (ROOT / "tools" / "lab_nodes.sh").read_text()
-    assert f"--shm-size {size}" in script
     molecule = yaml.safe_load((ROOT / "molecule" / "default" / "molecule.yml").read_text())
     assert [platform.get("shm_size") for platform in molecule["platforms"]] == [size] * len(molecule["platforms"])
+
+
+class FakeDocker:
+    """lab_nodes._docker recorded: `ps` lists the names in `running`, `exec` answers from `states`."""
+
+    def __init__(self, running=(), states=None):
+        self.calls, self.running, self.states = [], set(running), dict(states or {})
+
+    def __call__(self, *args, **kwargs):
+        self.calls.append(list(args))
+        stdout = ""
+        if args[0] == "ps":
+            pattern = args[args.index("--filter") + 1].split("=", 1)[1].strip("^$")
+            stdout = "\n".join(n for n in sorted(self.running) if n == pattern or n.startswith(pattern))
+        elif args[0] == "exec":
+            answers = self.states.get(args[1], [""])
+            stdout = answers.pop(0) if len(answers) > 1 else answers[0]
+        return types.SimpleNamespace(returncode=0, stdout=stdout, stderr="")
+
+
+def test_nodes_up_starts_the_missing_ones_with_the_instances_recipe_and_waits_for_systemd(monkeypatch, tmp_path):
+    """`lab/labctl.py nodes up efa 2`: efa-0 already runs and is kept; efa-1 is started, then polled until it runs."""
+    monkeypatch.setenv("LAB_WHEELHOUSE", str(tmp_path))
+    docker = FakeDocker(running={"efa-0"}, states={"efa-0": ["degraded"], "efa-1": ["starting", "starting", "running"]})
+    monkeypatch.setattr(lab_nodes, "_docker", docker)
+    naps = []
+    states = lab_nodes.up("efa", 2, "nixl-efa/debian12-systemd:abc", sleep=naps.append)
+    assert states == {"efa-0": "degraded", "efa-1": "running"}
+    runs = [c for c in docker.calls if c[0] == "run"]
+    assert len(runs) == 1
+    run = runs[0]
+    assert run[run.index("--name") + 1] == run[run.index("--hostname") + 1] == "efa-1"
+    assert run[-2:] == ["nixl-efa/debian12-systemd:abc", "/lib/systemd/systemd"]
+    assert " ".join(lab_nodes.RUN_OPTIONS) in " ".join(run)
+    assert f"{tmp_path}:{MOUNT}:ro" in run
+    assert "--label" not in run, "nodes without an instance belong to no lab: lab-down leaves them alone"
+    assert naps == [0.5, 0.5]
+
+
+def test_nodes_up_gives_up_waiting_and_reports_the_last_state(monkeypatch):
+    docker = FakeDocker(states={"x-0": ["offline"]})
+    monkeypatch.setattr(lab_nodes, "_docker", docker)
+    naps = []
+    assert lab_nodes.up("x", 1, "img", tries=3, sleep=naps.append) == {"x-0": "offline"}
+    assert len(naps) == 3
+
+
+def test_nodes_down_removes_only_that_prefix(monkeypatch):
+    docker = FakeDocker(running={"efa-0", "efa-1"})
+    monkeypatch.setattr(lab_nodes, "_docker", docker)
+    assert lab_nodes.down("efa") == 2
+    assert docker.calls[0][-1] == "name=^efa-"
+    assert docker.calls[-1][:2] == ["rm", "-f"] and sorted(docker.calls[-1][2:]) == ["efa-0", "efa-1"]
+    docker = FakeDocker()
+    monkeypatch.setattr(lab_nodes, "_docker", docker)
+    assert lab_nodes.down("none") == 0
+    assert [c[0] for c in docker.calls] == ["ps"]

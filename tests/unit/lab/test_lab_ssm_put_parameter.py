@@ -3,7 +3,7 @@
 
 The capacity_block module's purchase intent (one purchase per key, even with two runs at once) rests
 on a create-if-absent; moto's server answers on several threads and checks before it writes, so the
-lab serializes PutParameter (tests/lab/lab_ssm.py). Called in process, on several threads: moto's own
+lab serializes PutParameter (lab/lab_ssm.py). Called in process, on several threads: moto's own
 check-then-write is slowed down so that, without the lab's lock, the threads would overlap in it.
 """
 
@@ -15,7 +15,7 @@ import time
 import boto3
 from moto import mock_aws
 
-LAB = pathlib.Path(__file__).resolve().parents[2] / "lab"
+LAB = pathlib.Path(__file__).resolve().parents[3] / "lab"
 if str(LAB) not in sys.path:
     sys.path.insert(0, str(LAB))
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-PATH = pathlib.Path(__file__).resolve().parents[2] / "lab" / "session_manager_plugin.py"
+PATH = pathlib.Path(__file__).resolve().parents[3] / "lab" / "session_manager_plugin.py"
 SPEC = importlib.util.spec_from_file_location("lab_session_manager_plugin", PATH)
 plugin = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(plugin)

@@ -5,7 +5,7 @@ Where the samples come from:
 - efa_installed_packages: the file as printed in aws/aws-parallelcluster-cookbook pull request #1882
   (EFA installer 1.22.0 on an EL8 instance).
 - fi_info on Debian 12: captured from `fi_info --version` and `fi_info -l` of Debian's libfabric-bin
-  1.17.0 in this project's lab node (tools/lab_nodes.sh).
+  1.17.0 in this project's lab node (lab/labctl.py nodes up).
 - fi_info on AWS: the `fi_info --version` example of the EFA installer's libfabric
   (/opt/amazon/efa/bin/fi_info: 1.22.0amzn5.0) quoted in public EFA setup guides; the `fi_info -l`
   sample is written in the same format with the efa provider added (no EFA hardware here).

@@ -2,7 +2,7 @@
 """Lab stand-ins for EC2 placement groups, capacity reservations and capacity blocks.
 
 moto 5.2.5 has none of these APIs. What is here STANDS IN for them in the lab's local AWS
-only (tests/, never shipped): answers take the shapes of botocore's EC2 model, the rules are
+only (lab/, never shipped): answers take the shapes of botocore's EC2 model, the rules are
 the ones this collection relies on, and prices, zones and dates come from a deterministic
 catalogue, not from AWS. moto_lab.py installs the functions below onto moto's EC2Response.
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """The lab's stand-in for AWS's session-manager-plugin, as amazon.aws.aws_ssm runs it.
 
-Test tooling under tests/, never shipped. The real plugin is the executable the aws_ssm
+Lab tooling under lab/, never shipped. The real plugin is the executable the aws_ssm
 connection starts after its StartSession call; it opens Session Manager's data channel to the
 agent on the instance and relays a shell. This stand-in keeps the connection's side exactly as
 on AWS and replaces only the data channel:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """Lab stand-ins for SSM APIs moto 5.2 lacks, and the public AMI parameters this collection reads.
 
-Kept under tests/ and never shipped; moto_lab.py installs them before the server starts.
+Kept under lab/ and never shipped; moto_lab.py installs them before the server starts.
 
 - DescribeInstanceInformation: moto has no SSM agent. The stand-in models the agent as AWS runs
   it: an EC2 instance of the same account and region is a managed node once it is running, has

@@ -4,7 +4,7 @@
 moto 5.2.5 answers most of what this collection calls, but has no placement groups, capacity
 reservations or capacity blocks, no SSM DescribeInstanceInformation or sessions, and launches
 from a launch template without its network interfaces. The modules beside this one add what
-is missing to moto before the server starts. They are STAND-INS, kept here under tests/ and
+is missing to moto before the server starts. They are STAND-INS, kept here under lab/ and
 never shipped: they answer with the shapes of AWS's API (moto serializes them through
 botocore's models) and follow the rules this collection relies on, but prices, zones and
 dates come from a deterministic catalogue, not from AWS.
@@ -51,7 +51,7 @@ gateway and default route.
 What is added (lab_efs.py, EFS): DescribeTags, CreateTags, DeleteTags, DeleteFileSystemPolicy,
 and DescribeFileSystems pages of 100 (AWS's default).
 
-Run: python tests/lab/moto_lab.py -H 127.0.0.1 -p PORT (the arguments of moto_server).
+Run: python lab/moto_lab.py -H 127.0.0.1 -p PORT (the arguments of moto_server).
 """
 
 import os

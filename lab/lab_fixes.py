@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Corrections to moto 5.2.5 answers that differ from AWS's, kept under tests/ and never shipped.
+"""Corrections to moto 5.2.5 answers that differ from AWS's, kept under lab/ and never shipped.
 
 - UpdateSecurityGroupRuleDescriptionsIngress/Egress: moto answers with an empty body; AWS
   answers {"Return": true}, which amazon.aws.ec2_security_group reads (a KeyError otherwise, the

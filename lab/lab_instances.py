@@ -8,7 +8,7 @@ Public addresses follow EC2's rule: AssociatePublicIpAddress with more than one 
 is refused (InvalidParameterCombination), and a subnet that maps public addresses on launch gives
 none to an instance launched with several interfaces (EC2 User Guide, "Public IPv4 addresses":
 https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-instance-addressing.html), where moto
-would hand one out. The wrappers here STAND IN for what AWS does, in the lab's local AWS only (tests/, never
+would hand one out. The wrappers here STAND IN for what AWS does, in the lab's local AWS only (lab/, never
 shipped): they work out the effective request (template version data overridden by the
 request), refuse what AWS refuses before anything is launched, let moto launch the instances
 with the network card 0 interfaces, then add the interfaces on the other network cards and

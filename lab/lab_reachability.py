@@ -31,7 +31,7 @@ What the lab does NOT model (said in the README): network ACLs (the default ACL 
 everything), prefix lists and IPv6 routes, endpoint policies, DNS itself, and the package
 indexes behind the way out (a lab node container reaches them whatever its subnet says).
 
-Kept under tests/ and never shipped; lab_ssm.py asks `way_out` for every running instance.
+Kept under lab/ and never shipped; lab_ssm.py asks `way_out` for every running instance.
 """
 
 import ipaddress

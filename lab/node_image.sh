@@ -3,7 +3,7 @@
 # (no image registry is needed) and imported into Docker. Cached: the tag carries a hash of this
 # file, so the image is rebuilt only when this recipe changes.
 #
-#   tools/node_image.sh          prints the image name, building it first when missing
+#   lab/node_image.sh            prints the image name, building it first when missing
 #
 # debootstrap gets no mirror argument: its default is the distribution's own mirror, which apt
 # uses on this machine too.

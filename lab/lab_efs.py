@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Lab stand-ins for EFS APIs that moto 5.2.5 lacks or answers differently, kept under tests/ and never shipped.
+"""Lab stand-ins for EFS APIs that moto 5.2.5 lacks or answers differently, kept under lab/ and never shipped.
 
 They STAND IN for AWS's EFS API in the lab only; moto_lab.py installs them on moto's EFS
 response class before the server starts. moto keeps the file systems, mount targets and tags;

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """The lab's throttling switch: a chosen share of API calls answered with the service's throttling error.
 
-A stand-in for AWS's request rate limits, kept under tests/ and never shipped. Deterministic,
+A stand-in for AWS's request rate limits, kept under lab/ and never shipped. Deterministic,
 not random: an accumulator adds the share on every call and throttles the call that brings it
 to 1, so a share of 0.2 throttles exactly every 5th call (counted across all services).
 

@@ -1,14 +1,14 @@
 # -*- coding: utf-8 -*-
 """Lab stand-in for the machines behind EC2 instances: one Debian 12 systemd container per instance.
 
-Switched on by LAB_NODE_IMAGE (a Docker image made by tools/node_image.sh); without it the lab's
+Switched on by LAB_NODE_IMAGE (a Docker image made by lab/node_image.sh); without it the lab's
 instances are records only, as in plain moto. With it:
 
 - RunInstances starts, for each instance it launched, a container named
   `nixl-efa-lab-<instance id>` (labels nixl-efa.lab=<LAB_NAME, default "lab"> and
   nixl-efa.lab.instance-id), host
   networking (the nodes talk over their own loopback addresses, never moto's invented 10.x
-  addresses), systemd as PID 1, without --privileged: the same recipe as tools/lab_nodes.sh.
+  addresses), systemd as PID 1, without --privileged (RUN_OPTIONS, the one recipe of a lab node).
 - With LAB_WHEELHOUSE (a directory made by tools/wheelhouse.py), every container mounts it read-only
   at WHEELHOUSE_MOUNT: the wheels vLLM on the CPU needs, downloaded once on this machine instead of
   once per node (inventories/lab sets vllm_wheelhouse to that path).
@@ -18,12 +18,17 @@ instances are records only, as in plain moto. With it:
 - Containers left by an earlier lab server of the same LAB_NAME (whose instances died with it) are
   removed at start; labs of other names (several may run, on different ports) are left alone.
 
-This is test tooling under tests/, never shipped.
+Nodes without an instance (`lab/labctl.py nodes up PREFIX N`: PREFIX-0 .. PREFIX-(N-1), for trying a
+role by hand, Ansible reaching them with ansible_connection=community.docker.docker) are the same
+containers: up() and down() below.
+
+Lab tooling under lab/, never shipped.
 """
 
 import os
 import subprocess
 import threading
+import time
 
 LABEL = "nixl-efa.lab"
 PREFIX = "nixl-efa-lab-"
@@ -84,26 +89,63 @@ def _docker(*args, check=True, timeout=120):
     return result
 
 
-def start(instance):
-    """Starts the container of a newly launched instance (its host name is the instance's private DNS name)."""
-    name = container_name(instance.id)
+def run_container(name, hostname, node_image, labels=()):
+    """Starts a lab node: a fresh container `name` of `node_image` with systemd as PID 1 (an old one is removed)."""
     _docker("rm", "-f", name, check=False)
+    label_options = [option for label in labels for option in ("--label", label)]
     _docker(
         "run",
         "-d",
         "--name",
         name,
         "--hostname",
-        instance.private_dns_name.split(".")[0],
-        "--label",
-        f"{LABEL}={lab_name()}",
-        "--label",
-        f"{LABEL}.instance-id={instance.id}",
+        hostname,
+        *label_options,
         *RUN_OPTIONS,
         *wheelhouse_options(),
-        image(),
+        node_image,
         "/lib/systemd/systemd",
     )
+
+
+def start(instance):
+    """Starts the container of a newly launched instance (its host name is the instance's private DNS name)."""
+    run_container(
+        container_name(instance.id),
+        instance.private_dns_name.split(".")[0],
+        image(),
+        labels=(f"{LABEL}={lab_name()}", f"{LABEL}.instance-id={instance.id}"),
+    )
+
+
+def system_state(name):
+    """`systemctl is-system-running` in container `name` ("" when it cannot say)."""
+    return _docker("exec", name, "systemctl", "is-system-running", check=False, timeout=30).stdout.strip()
+
+
+def up(prefix, count, node_image, tries=120, interval=0.5, sleep=time.sleep):
+    """Nodes PREFIX-0 .. PREFIX-(count-1) without an instance: started unless running, then waited for
+    until systemd runs (running or degraded, at most tries * interval seconds each). {name: state}."""
+    names = [f"{prefix}-{i}" for i in range(count)]
+    for name in names:
+        if not _docker("ps", "-q", "--filter", f"name=^{name}$", check=False).stdout.strip():
+            run_container(name, name, node_image)
+    states = {}
+    for name in names:
+        for _attempt in range(tries):
+            states[name] = system_state(name)
+            if states[name] in ("running", "degraded"):
+                break
+            sleep(interval)
+    return states
+
+
+def down(prefix):
+    """Removes every container named PREFIX-*; how many there were."""
+    ids = _docker("ps", "-aq", "--filter", f"name=^{prefix}-", check=False).stdout.split()
+    if ids:
+        _docker("rm", "-f", *ids)
+    return len(ids)
 
 
 def remove(instance_id):
@@ -129,8 +171,7 @@ def online(instance_id):
     with _lock:
         if instance_id in _online:
             return True
-    result = _docker("exec", container_name(instance_id), "systemctl", "is-system-running", check=False, timeout=30)
-    if result.stdout.strip() in ("running", "degraded"):
+    if system_state(container_name(instance_id)) in ("running", "degraded"):
         with _lock:
             _online.add(instance_id)
         return True
