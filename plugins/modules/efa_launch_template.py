@@ -241,10 +241,61 @@ instance_type_info:
   returned: when O(state=present)
   type: dict
 launch_template_data:
-  description: The template data written (or that would be written in check mode), as sent to EC2.
+  description:
+    - The template data written (or that would be written in check mode), with snake_case keys as amazon.aws
+      modules return them (the request sent to EC2 had C(LaunchTemplateData) in EC2's CamelCase).
+    - The C(diff) keeps EC2's own spelling, so that it reads as the request and the version EC2 holds.
   returned: when O(state=present)
   type: dict
+  contains:
+    instance_type:
+      description: The instance type.
+      type: str
+      sample: p5.48xlarge
+    image_id:
+      description: The AMI, when one was given.
+      type: str
+      sample: ami-0abc
+    iam_instance_profile:
+      description: "The instance profile (C(name) or C(arn)), when one was given."
+      type: dict
+      sample: {"name": "demo-us-east-1-node"}
+    metadata_options:
+      description: IMDS settings; C(http_tokens) is always C(required) (IMDSv2 only).
+      type: dict
+      sample: {"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 2}
+    network_interfaces:
+      description: One entry per interface, C(network_card_index), C(device_index), C(interface_type) and more.
+      type: list
+      elements: dict
+    block_device_mappings:
+      description: The root volume (encrypted gp3, deleted with the instance).
+      type: list
+      elements: dict
+    placement:
+      description: The placement group, when one was given.
+      type: dict
+    instance_market_options:
+      description: "C(market_type) V(capacity-block) when the nodes launch into a capacity block."
+      type: dict
+    capacity_reservation_specification:
+      description: The targeted capacity reservation, when one was given.
+      type: dict
+    user_data:
+      description: The user data, base64-encoded, when some was given.
+      type: str
+    tag_specifications:
+      description: Tags the launched instances, volumes and interfaces get.
+      type: list
+      elements: dict
+  sample:
+    instance_type: p5.48xlarge
+    metadata_options: {"http_tokens": "required", "http_endpoint": "enabled"}
+    network_interfaces:
+      - {"network_card_index": 0, "device_index": 0, "interface_type": "efa", "groups": ["sg-0abc"]}
 """
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 from ansible_collections.amazon.aws.plugins.module_utils.ec2 import AnsibleEC2Error
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -395,7 +446,7 @@ def ensure_present(module, client):
                 changed=True,
                 template={},
                 instance_type_info=summary,
-                launch_template_data=data,
+                launch_template_data=camel_dict_to_snake_dict(data),
                 diff={"before": {}, "after": data},
             )
         params = dict(LaunchTemplateName=name, LaunchTemplateData=data, VersionDescription=VERSION_DESCRIPTION)
@@ -406,7 +457,7 @@ def ensure_present(module, client):
             changed=True,
             template=template_result(template, data, module.params["tags"] or {}),
             instance_type_info=summary,
-            launch_template_data=data,
+            launch_template_data=camel_dict_to_snake_dict(data),
             diff={"before": {}, "after": data},
         )
 
@@ -439,7 +490,7 @@ def ensure_present(module, client):
         changed=changed or tags_changed,
         template=template_result(template, result_data, tags),
         instance_type_info=summary,
-        launch_template_data=data,
+        launch_template_data=camel_dict_to_snake_dict(data),
         diff={"before": current, "after": data},
     )
 

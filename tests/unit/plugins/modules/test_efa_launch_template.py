@@ -183,11 +183,11 @@ def test_volume_below_80_percent_warns(ec2, run_module):
 
 
 def desired_data(ec2, run_module, itype="g5.12xlarge"):
-    """The data the module would send for ARGS, taken from a check-mode run."""
+    """The data the module would send for ARGS (EC2's spelling, the diff's), taken from a check-mode run."""
     expect_lookups(ec2, itype)
     result = run_module(module, dict(ARGS, instance_type=itype), check_mode=True)
     ec2.requests.clear()
-    return result["launch_template_data"]
+    return result["diff"]["after"]
 
 
 def test_check_mode_creates_nothing_and_shows_diff(ec2, run_module):
@@ -195,6 +195,20 @@ def test_check_mode_creates_nothing_and_shows_diff(ec2, run_module):
     result = run_module(module, dict(ARGS, instance_type="g5.12xlarge"), check_mode=True)
     assert result["changed"] and result["template"] == {}
     assert result["diff"]["after"]["InstanceType"] == "g5.12xlarge"
+    # The result speaks snake_case, as amazon.aws modules do; only the diff keeps EC2's spelling.
+    data = result["launch_template_data"]
+    assert data["instance_type"] == "g5.12xlarge" and data["metadata_options"]["http_tokens"] == "required"
+    assert data["network_interfaces"][0]["network_card_index"] == 0
+    keys = []
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            keys += list(item)
+            stack += list(item.values())
+        elif isinstance(item, list):
+            stack += item
+    assert keys and all(key == key.lower() for key in keys), sorted(set(keys))
     assert "CreateLaunchTemplate" not in ec2.calls()
 
 
