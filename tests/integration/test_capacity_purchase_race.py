@@ -130,3 +130,37 @@ def test_check_mode_asks_ec2_with_dry_run_and_buys_nothing(lab, aws):
     assert blocks_of(aws, cluster) == []
     assert parameter(aws, f"/nixl-efa/{cluster}/purchase-intent/{cluster}") is None
     assert parameter(aws, f"/nixl-efa/{cluster}/reservation-id") is None
+
+
+def test_the_offering_picked_from_the_table_is_bought_and_nothing_else(lab, aws):
+    cluster = "race-pick"
+    now = time.time()
+    offerings = aws["ec2"].describe_capacity_block_offerings(
+        InstanceType="p5.48xlarge", InstanceCount=2, CapacityDurationHours=24,
+        StartDateRange=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        EndDateRange=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 14 * 86400)),
+    )["CapacityBlockOfferings"]  # fmt: skip
+    earliest = min(offerings, key=lambda o: o["StartDate"])
+    # The latest start in a zone other than the earliest's: neither select (earliest nor cheapest by
+    # the lab's zone factors) would choose it.
+    picked = max((o for o in offerings if o["AvailabilityZone"] != earliest["AvailabilityZone"]),
+                 key=lambda o: o["StartDate"])  # fmt: skip
+
+    # An id the search does not find, and a malformed one: refused, nothing bought, no intent taken.
+    gone = finish(start(lab, cluster, cluster_capacity_block_offering_id="cb-0000000000000dead"), rc=2)
+    assert "cb-0000000000000dead is not among the current offerings" in gone, gone[-3000:]
+    bad = finish(start(lab, cluster, cluster_capacity_block_offering_id="offering-1"), rc=2)
+    assert "cluster_capacity_block_offering_id must be empty or a capacity block offering id" in bad, bad[-3000:]
+    assert "(got 'offering-1')" in bad
+    assert blocks_of(aws, cluster) == []
+    assert parameter(aws, f"/nixl-efa/{cluster}/purchase-intent/{cluster}") is None
+
+    out = finish(start(lab, cluster, cluster_capacity_block_offering_id=picked["CapacityBlockOfferingId"]))
+    assert f"Bought {picked['CapacityBlockOfferingId']}" in out, out[-3000:]
+    (block,) = blocks_of(aws, cluster)
+    reservation = aws["ec2"].describe_capacity_reservations(CapacityReservationIds=[block])["CapacityReservations"][0]
+    assert reservation["AvailabilityZone"] == picked["AvailabilityZone"]
+    assert reservation["StartDate"] == picked["StartDate"] and reservation["EndDate"] == picked["EndDate"]
+    # A re-run with the same pick returns the block bought under the purchase key, buying nothing more.
+    again = finish(start(lab, cluster, cluster_capacity_block_offering_id=picked["CapacityBlockOfferingId"]))
+    assert "Already bought" in again and blocks_of(aws, cluster) == [block]
