@@ -14,8 +14,9 @@ description:
     C(capacity-block) only, unless named in O(capacity_reservation_ids)), the capacity
     blocks they belong to (C(DescribeCapacityBlocks)) and
     the blocks' health (C(DescribeCapacityBlockStatus)).
-  - Filter by reservation id, block id, purchase key, tags and state. With no filter, every
-    capacity block reservation of the account in the region is listed.
+  - Filter by reservation id, block id, purchase key, tags, state, instance type and Availability Zone. With no
+    filter, every capacity block reservation of the account in the region is listed, whoever bought it (the
+    console, the CLI, another tool).
 author:
   - nixl_efa.cluster maintainers (@nixl-efa)
 options:
@@ -50,6 +51,20 @@ options:
     choices: [active, expired, cancelled, pending, failed, scheduled, payment-pending, payment-failed,
               assessing, delayed, unsupported, cancelling, unavailable]
     default: []
+  instance_types:
+    description:
+      - Only reservations of these instance types (EC2's C(instance-type) filter).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  availability_zones:
+    description:
+      - Only reservations in these Availability Zones (EC2's C(availability-zone) filter).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
 seealso:
   - module: nixl_efa.cluster.capacity_block
   - module: nixl_efa.cluster.capacity_block_offering_info
@@ -217,6 +232,10 @@ def reservation_filters(params):
     filters = ansible_dict_to_tag_filter_dict(tags)
     if params["states"]:
         filters["state"] = params["states"]
+    if params["instance_types"]:
+        filters["instance-type"] = params["instance_types"]
+    if params["availability_zones"]:
+        filters["availability-zone"] = params["availability_zones"]
     return ansible_dict_to_boto3_filter_list(filters)
 
 
@@ -228,6 +247,8 @@ def main():
             name=dict(type="str"),
             tags=dict(type="dict", default={}),
             states=dict(type="list", elements="str", choices=STATES, default=[]),
+            instance_types=dict(type="list", elements="str", default=[]),
+            availability_zones=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )

@@ -9,6 +9,8 @@ Controller only (the capacity_block filters' logic); the records are those modul
 summarizes for the modules.
 """
 
+from ansible_collections.nixl_efa.cluster.plugins.module_utils.ownership import CLUSTER_TAG
+
 
 def _short_date(value):
     """'2026-12-01T11:30:00+00:00' -> '2026-12-01 11:30' (dates are UTC already)."""
@@ -41,10 +43,14 @@ def offering_table(offerings):
 
 
 def reservation_table(reservations):
-    """Reservations (as summarize_reservation returns them) as aligned text lines, header first."""
+    """Reservations (as summarize_reservation returns them) as aligned text lines, header first.
+
+    The last column is the cluster whose tag the reservation carries, "-" for a block bought outside
+    this collection (the console, the CLI, the old scripts).
+    """
     lines = [
         f"{'reservation':<21} {'state':<15} {'zone':<12} {'type':<14} {'avail/total':>11} "
-        f"{'start (UTC)':<16} {'end (UTC)':<16} {'upfront fee':>16} purchase key"
+        f"{'start (UTC)':<16} {'end (UTC)':<16} {'upfront fee':>16} {'purchase key':<20} cluster"
     ]
     for r in reservations:
         counts = f"{r.get('available_instance_count') or 0}/{r.get('total_instance_count') or 0}"
@@ -52,7 +58,7 @@ def reservation_table(reservations):
             f"{r['capacity_reservation_id']:<21} {r.get('state') or '-':<15} {r.get('availability_zone') or '-':<12} "
             f"{r.get('instance_type') or '-':<14} {counts:>11} {_short_date(r.get('start_date')):<16} "
             f"{_short_date(r.get('end_date')):<16} {_money(r.get('upfront_fee'), r.get('currency_code')):>16} "
-            f"{r.get('purchase_key') or '-'}"
+            f"{r.get('purchase_key') or '-':<20} {(r.get('tags') or {}).get(CLUSTER_TAG) or '-'}"
         )
     return lines
 

@@ -164,3 +164,36 @@ def test_the_offering_picked_from_the_table_is_bought_and_nothing_else(lab, aws)
     # A re-run with the same pick returns the block bought under the purchase key, buying nothing more.
     again = finish(start(lab, cluster, cluster_capacity_block_offering_id=picked["CapacityBlockOfferingId"]))
     assert "Already bought" in again and blocks_of(aws, cluster) == [block]
+
+
+def test_list_shows_the_clusters_blocks_or_every_block_in_the_region_with_filters(lab, aws):
+    # A block bought outside the collection (as the console or the old scripts would): no cluster tag.
+    offerings = aws["ec2"].describe_capacity_block_offerings(
+        InstanceType="p4d.24xlarge", InstanceCount=1, CapacityDurationHours=24)["CapacityBlockOfferings"]  # fmt: skip
+    outside = aws["ec2"].purchase_capacity_block(
+        CapacityBlockOfferingId=offerings[0]["CapacityBlockOfferingId"], InstancePlatform="Linux/UNIX"
+    )["CapacityReservation"]["CapacityReservationId"]
+    time.sleep(DESCRIBE_DELAY + 0.5)
+    mine = blocks_of(aws, "race-two")
+    assert len(mine) == 1, "test_two_runs_started_together_buy_one_block runs first and buys one block"
+
+    own = finish(start(lab, "race-two", action="list"))
+    assert mine[0] in own and outside not in own, own[-3000:]
+
+    every = finish(start(lab, "race-two", action="list", capacity_block_list_all=True))
+    assert mine[0] in every and outside in every, every[-3000:]
+    # The last column names the cluster whose tag each block carries, "-" for the one bought elsewhere.
+    assert re.search(rf"{mine[0]} .* race-two race-two\b", every), every[-3000:]
+    assert re.search(rf"{outside} .* - -(?: |$)", every), every[-3000:]
+
+    by_type = finish(start(lab, "race-two", action="list", capacity_block_list_all=True,
+                           capacity_block_list_instance_types=["p4d.24xlarge"]))  # fmt: skip
+    assert outside in by_type and mine[0] not in by_type, by_type[-3000:]
+    zone = aws["ec2"].describe_capacity_reservations(CapacityReservationIds=[outside])["CapacityReservations"][0]
+    elsewhere = finish(start(lab, "race-two", action="list", capacity_block_list_all=True,
+                             capacity_block_list_instance_types=["p4d.24xlarge"],
+                             capacity_block_list_availability_zones=[zone["AvailabilityZone"] + "-none"]))  # fmt: skip
+    assert "No capacity block in this region matches" in elsewhere and outside not in elsewhere, elsewhere[-3000:]
+    ended = finish(start(lab, "race-two", action="list", capacity_block_list_all=True,
+                         capacity_block_list_states=["expired", "cancelled"]))  # fmt: skip
+    assert "No capacity block in this region matches" in ended, ended[-3000:]

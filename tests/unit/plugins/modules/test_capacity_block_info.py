@@ -111,6 +111,23 @@ def test_nothing_found(ec2, run_module):
     assert ec2.calls() == ["DescribeCapacityReservations"]
 
 
+def test_instance_types_and_zones_become_ec2_filters_beside_the_states(ec2, run_module):
+    ec2.stub.add_response(
+        "describe_capacity_reservations",
+        {"CapacityReservations": []},
+        {
+            "Filters": [
+                {"Name": "state", "Values": ["active"]},
+                {"Name": "instance-type", "Values": ["p5.48xlarge", "p5en.48xlarge"]},
+                {"Name": "availability-zone", "Values": ["us-east-2a"]},
+            ]
+        },
+    )
+    types = ["p5.48xlarge", "p5en.48xlarge"]
+    result = run_module(module, {"states": ["active"], "instance_types": types, "availability_zones": ["us-east-2a"]})
+    assert result["capacity_reservations"] == [] and ec2.calls() == ["DescribeCapacityReservations"]
+
+
 def test_a_reservation_named_by_id_is_returned_whatever_its_type(ec2, run_module):
     ec2.stub.add_response(
         "describe_capacity_reservations",

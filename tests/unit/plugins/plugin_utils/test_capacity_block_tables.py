@@ -46,14 +46,19 @@ def test_reservation_table_and_block_line():
             "Tags": [
                 {"Key": "nixl-efa:purchase-key", "Value": "demo"},
                 {"Key": "nixl-efa:upfront-fee", "Value": "3020.54 USD"},
+                {"Key": "nixl-efa:cluster", "Value": "demo-cluster"},
             ],
         }
     )
-    lines = reservation_table([reservation])
+    elsewhere = cb.summarize_reservation({"CapacityReservationId": "cr-0fedcba9876543210", "State": "scheduled"})
+    lines = reservation_table([reservation, elsewhere])
+    assert lines[0].split()[-3:] == ["purchase", "key", "cluster"]
     assert lines[1].split() == [
         "cr-0123456789abcdef0", "active", "us-east-1a", "p5.48xlarge", "1/2", "2026-12-01", "11:30", "2026-12-03",
-        "11:30", "3,020.54", "USD", "demo",
+        "11:30", "3,020.54", "USD", "demo", "demo-cluster",
     ]  # fmt: skip
+    # A block bought outside the collection: no purchase key, no cluster.
+    assert lines[2].split()[0:2] == ["cr-0fedcba9876543210", "scheduled"] and lines[2].split()[-2:] == ["-", "-"]
     line = block_status_line(
         {"capacity_block_id": "cb-1", "state": "active", "interconnect_status": "ok", "total_capacity": 2,
          "total_available_capacity": 1, "capacity_reservation_ids": ["cr-0123456789abcdef0"]}
