@@ -7,6 +7,7 @@
 
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.capacity_block_tables import block_status_line
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.capacity_block_tables import offering_table
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.capacity_block_tables import reservation_details
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.capacity_block_tables import reservation_table
 
 
@@ -18,4 +19,5 @@ class FilterModule:
             "capacity_block_offering_table": offering_table,
             "capacity_block_status_line": block_status_line,
             "capacity_block_reservation_table": reservation_table,
+            "capacity_block_reservation_details": reservation_details,
         }

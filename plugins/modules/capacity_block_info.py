@@ -112,6 +112,22 @@ capacity_reservations:
         - V(capacity-block), or V(default) for an On-Demand Capacity Reservation named in
           O(capacity_reservation_ids).
       type: str
+    instance_match_criteria:
+      description: V(targeted) for a capacity block (only instances that name it run in it).
+      type: str
+      version_added: 0.2.0
+    tenancy:
+      description: V(default) or V(dedicated).
+      type: str
+      version_added: 0.2.0
+    end_date_type:
+      description: V(limited) for a capacity block (it ends at its end date).
+      type: str
+      version_added: 0.2.0
+    create_date:
+      description: When the reservation was created (bought), ISO 8601.
+      type: str
+      version_added: 0.2.0
     total_instance_count:
       description: Instances reserved.
       type: int

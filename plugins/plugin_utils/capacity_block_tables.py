@@ -9,6 +9,8 @@ Controller only (the capacity_block filters' logic); the records are those modul
 summarizes for the modules.
 """
 
+import datetime
+
 from ansible_collections.nixl_efa.cluster.plugins.module_utils.ownership import CLUSTER_TAG
 
 
@@ -71,3 +73,61 @@ def block_status_line(block):
         f"{block.get('total_available_capacity', '-')} of {block.get('total_capacity', '-')}, "
         f"reservations {', '.join(block.get('capacity_reservation_ids') or []) or '-'}"
     )
+
+
+def _when(value):
+    """An ISO 8601 date (as the modules return them) as an aware datetime; None when there is none."""
+    if not value:
+        return None
+    parsed = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
+
+
+def _span(delta):
+    """A positive timedelta as '2d 3h 15m' (minutes rounded down)."""
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    return " ".join(
+        part for part in (f"{days}d" if days else "", f"{hours}h" if days or hours else "", f"{minutes}m") if part
+    )
+
+
+def time_left(reservation, now):
+    """What a reservation's dates mean at `now`: 'starts in ...', 'ends in ...' or 'ended ... ago'."""
+    start, end = _when(reservation.get("start_date")), _when(reservation.get("end_date"))
+    if start and now < start:
+        return f"starts in {_span(start - now)} (at {_short_date(reservation.get('start_date'))} UTC)"
+    if end and now < end:
+        return f"ends in {_span(end - now)} (at {_short_date(reservation.get('end_date'))} UTC)"
+    if end:
+        return f"ended {_span(now - end)} ago (at {_short_date(reservation.get('end_date'))} UTC)"
+    return "no end date"
+
+
+def reservation_details(reservation, instances=(), now=None):
+    """One reservation as the lines `describe` prints: what the old script showed, the time left, its instances.
+
+    `instances` are the instances running in it (amazon.aws.ec2_instance_info's records); `now` an aware
+    datetime (the current UTC time when not given).
+    """
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    r = reservation
+    tags = r.get("tags") or {}
+    running = [i.get("instance_id") for i in instances or ()]
+    start, end = _short_date(r.get("start_date")) or "-", _short_date(r.get("end_date")) or "-"
+    return [
+        f"reservation {reservation.get('capacity_reservation_id')} ({reservation.get('state') or '-'}),"
+        f" block {reservation.get('capacity_block_id') or '-'}",
+        f"  arn: {reservation.get('capacity_reservation_arn') or '-'}",
+        f"  {reservation.get('total_instance_count') or 0} x {reservation.get('instance_type') or '-'}"
+        f" in {r.get('availability_zone') or '-'}, {r.get('available_instance_count') or 0} available",
+        f"  platform: {reservation.get('instance_platform') or '-'}, tenancy: {reservation.get('tenancy') or '-'},"
+        f" match criteria: {reservation.get('instance_match_criteria') or '-'},"
+        f" end date type: {reservation.get('end_date_type') or '-'}",
+        f"  from {start} to {end} UTC: {time_left(r, now)}",
+        f"  upfront fee: {_money(reservation.get('upfront_fee'), reservation.get('currency_code')).strip()},"
+        f" purchase key: {reservation.get('purchase_key') or '-'}",
+        f"  tags: {', '.join(f'{k}={v}' for k, v in sorted(tags.items())) or '-'}",
+        f"  instances running in it: {', '.join(running) if running else 'none'}",
+    ]

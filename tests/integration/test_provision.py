@@ -326,6 +326,15 @@ def test_capacity_block_flow_to_nodes_in_the_reservation(lab_aws, aws, ansible_p
 
     listed = ansible_playbook("playbooks/capacity_block.yml", lab_aws, dict(base, action="list"))
     assert re.search(rf"{reservation_id}\s+active\s+\S+\s+p5.48xlarge\s+0/2", listed.stdout), listed.stdout[-3000:]
+    # describe shows what the old script showed, the time left and the nodes running in the block.
+    described = ansible_playbook("playbooks/capacity_block.yml", lab_aws, dict(base, action="describe"))
+    said = " ".join(described.stdout.split())
+    assert f"reservation {reservation_id} (active)" in said, said[-3000:]
+    assert "platform: Linux/UNIX, tenancy: default, match criteria: targeted, end date type: limited" in said
+    assert re.search(r"UTC: ends in (\d+d )?\d+h \d+m \(at ", said), said[-3000:]
+    assert f"instances running in it: {', '.join(sorted(ids))}" in said or (
+        f"instances running in it: {', '.join(reversed(sorted(ids)))}" in said
+    ), said[-3000:]
 
     down = ansible_playbook("playbooks/teardown.yml", lab_aws, lab_vars(BLOCK))
     assert f"Kept 1 capacity block reservation(s) of cluster {BLOCK}: {reservation_id}" in down.stdout
