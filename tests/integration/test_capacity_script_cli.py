@@ -204,3 +204,55 @@ def test_cancel_an_unknown_reservation(aws):
     assert cancel.returncode in (254, 255), cancel
     assert "(InvalidCapacityReservationId.NotFound)" in cancel.stderr
     assert "cr-0123456789abcdef0" in cancel.stderr
+
+
+def test_import_params_takes_the_scripts_entries_for_a_cluster(aws, lab_aws, ansible_playbook):
+    """capacity_block.yml -e action=import-params: the script's /capacity-block/<region>/ entries, saved for a cluster.
+
+    In a region of its own (us-west-2), so the script's entries of the test above stay as they are.
+    """
+    region, cluster = "us-west-2", "imported"
+    offering = _json(aws("ec2", "describe-capacity-block-offerings", "--instance-type", TYPE, "--instance-count", COUNT,
+                         "--capacity-duration-hours", HOURS, "--region", region,
+                         "--output", "json"))["CapacityBlockOfferings"][0]  # fmt: skip
+    bought = _json(aws("ec2", "purchase-capacity-block", "--capacity-block-offering-id",
+                       offering["CapacityBlockOfferingId"], "--instance-platform", "Linux/UNIX", "--region", region,
+                       "--output", "json"))["CapacityReservation"]  # fmt: skip
+    settings = {"action": "import-params", "cluster_name": cluster, "cluster_region": region, "cluster_local_aws": True}
+
+    # Nothing saved by the script yet: refused, nothing written.
+    ansible_playbook("playbooks/capacity_block.yml", lab_aws, settings, expect_rc=2)
+
+    def put(name, value):
+        return _json(aws("ssm", "put-parameter", "--name", f"{PREFIX}/{region}/{name}", "--value", value,
+                         "--type", "String", "--region", region, "--overwrite"))  # fmt: skip
+
+    # A stale reservation id (another account's, or long gone): refused naming it, nothing written.
+    put("reservation-id", "cr-0123456789abcdef0")
+    stale = ansible_playbook("playbooks/capacity_block.yml", lab_aws, settings, expect_rc=2)
+    assert "cr-0123456789abcdef0 (from /capacity-block/us-west-2) was not found" in " ".join(stale.stdout.split())
+
+    put("reservation-id", bought["CapacityReservationId"])
+    put("subnet-id", "subnet-0abc12345")
+    done = ansible_playbook("playbooks/capacity_block.yml", lab_aws, settings)
+    said = " ".join(done.stdout.split())
+    reservation_id = bought["CapacityReservationId"]
+    assert f"Imported /capacity-block/{region} into /nixl-efa/{cluster}: reservation-id={reservation_id}" in said
+
+    def value(name):
+        return _ok(aws("ssm", "get-parameter", "--name", name, "--region", region,
+                       "--query", "Parameter.Value", "--output", "text")).strip()  # fmt: skip
+
+    assert value(f"/nixl-efa/{cluster}/reservation-id") == bought["CapacityReservationId"]
+    assert value(f"/nixl-efa/{cluster}/subnet-id") == "subnet-0abc12345"
+    tags = _json(aws("ssm", "list-tags-for-resource", "--resource-type", "Parameter", "--resource-id",
+                     f"/nixl-efa/{cluster}/reservation-id", "--region", region,
+                     "--output", "json"))["TagList"]  # fmt: skip
+    assert {"Key": "nixl-efa:cluster", "Value": cluster} in tags
+    # The script's own entries are read, never changed (still the versions it wrote).
+    old = _json(aws("ssm", "get-parameter", "--name", f"{PREFIX}/{region}/reservation-id", "--region", region,
+                    "--output", "json"))["Parameter"]  # fmt: skip
+    assert old["Version"] == 2 and old["Value"] == bought["CapacityReservationId"]
+    # Again: nothing changes.
+    again = ansible_playbook("playbooks/capacity_block.yml", lab_aws, settings)
+    assert again.recap["changed"] == 0, again.stdout[-3000:]
