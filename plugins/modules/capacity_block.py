@@ -217,10 +217,54 @@ offering:
   description: The offering bought, or in check mode the one that would be bought.
   returned: when a purchase was made or previewed
   type: dict
+  contains:
+    capacity_block_offering_id:
+      description: The offering's id (C(cb-...)).
+      type: str
+    instance_type:
+      description: Instance type.
+      type: str
+    instance_count:
+      description: Number of instances.
+      type: int
+    availability_zone:
+      description: The offering's Availability Zone.
+      type: str
+    start_date:
+      description: Start, ISO 8601 UTC.
+      type: str
+    end_date:
+      description: End, ISO 8601 UTC.
+      type: str
+    duration_hours:
+      description: Length in hours.
+      type: int
+    upfront_fee:
+      description: The fee, paid at purchase.
+      type: float
+    currency_code:
+      description: The fee's currency.
+      type: str
+    price_per_instance_hour:
+      description: The fee divided by instances and hours.
+      type: float
 extension:
   description: Extension bought or previewed, with the hours already bought before this run.
   returned: when O(extend_hours) is set and the block exists
   type: dict
+  contains:
+    hours_requested:
+      description: The total extension hours asked for (O(extend_hours)).
+      type: int
+    hours_already_bought:
+      description: Extension hours bought before this run.
+      type: int
+    hours_bought:
+      description: Extension hours this run bought (or would buy in check mode); 0 when none were missing.
+      type: int
+    offering:
+      description: The extension offering bought or previewed (its id, C(upfront_fee), C(currency_code)).
+      type: dict
   sample:
     hours_requested: 48
     hours_already_bought: 24
@@ -238,6 +282,15 @@ intent:
   description: The intent record's name and content as this run left it (in check mode, as found).
   returned: when a purchase was made, attempted or previewed
   type: dict
+  contains:
+    parameter:
+      description: The Parameter Store name of the record (O(intent_parameter)).
+      type: str
+    content:
+      description:
+        - The record - C(purchase_key), C(state) (V(buying) or V(bought)), C(offering_id), C(reservation_id) once
+          bought, C(started) and C(by) (user, host and process of the run that took it).
+      type: dict
   sample:
     parameter: /nixl-efa/demo/purchase-intent/demo
     content:
@@ -251,6 +304,13 @@ dry_run:
   description: EC2's answer to the check-mode C(DryRun=true) call.
   returned: in check mode when a purchase or extension would be made
   type: dict
+  contains:
+    allowed:
+      description: Whether EC2 answered C(DryRunOperation) (this identity may make the call).
+      type: bool
+    message:
+      description: What EC2 answered.
+      type: str
   sample: {allowed: true, message: "EC2 answered DryRunOperation: this identity may make the purchase"}
 """
 

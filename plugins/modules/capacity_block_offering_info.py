@@ -122,6 +122,22 @@ search:
   description: The search as sent, with dates resolved to ISO 8601 UTC.
   returned: always
   type: dict
+  contains:
+    instance_type:
+      description: Instance type searched.
+      type: str
+    instance_count:
+      description: Number of instances searched.
+      type: int
+    duration_hours:
+      description: Block length searched, in hours.
+      type: int
+    start_date_range:
+      description: Earliest start, ISO 8601 UTC.
+      type: str
+    end_date_range:
+      description: Latest end, ISO 8601 UTC.
+      type: str
   sample:
     instance_type: p5.48xlarge
     instance_count: 2

@@ -79,6 +79,23 @@ instance_types:
       description: Per network card, its index, interface limit, bandwidth and the interface types it accepts.
       type: list
       elements: dict
+      contains:
+        network_card_index:
+          description: The card's index.
+          type: int
+        maximum_network_interfaces:
+          description: How many interfaces the card takes.
+          type: int
+        baseline_bandwidth_in_gbps:
+          description: The card's baseline bandwidth.
+          type: float
+        network_performance:
+          description: EC2's label for the card's performance.
+          type: str
+        interface_types:
+          description: The interface types the card accepts (V(interface), V(efa), V(efa-only)).
+          type: list
+          elements: str
       sample:
         - network_card_index: 0
           maximum_network_interfaces: 2

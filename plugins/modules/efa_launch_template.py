@@ -217,6 +217,23 @@ template:
       description: The interfaces of the template data, in network card order.
       type: list
       elements: dict
+      contains:
+        network_card_index:
+          description: The network card.
+          type: int
+        device_index:
+          description: The device index (0 for the primary interface).
+          type: int
+        interface_type:
+          description: V(efa), V(efa-only) or V(interface).
+          type: str
+        subnet_id:
+          description: The subnet.
+          type: str
+        groups:
+          description: The security groups.
+          type: list
+          elements: str
       sample:
         - network_card_index: 0
           device_index: 0

@@ -319,6 +319,29 @@ fi_info:
       endpoints of that provider (C(tcp;ofi_rxm) counts for C(tcp)); C(error) says why there are none.
   returned: always
   type: dict
+  contains:
+    path:
+      description: The fi_info that ran.
+      type: str
+    provider:
+      description: The provider asked for.
+      type: str
+    rc:
+      description: fi_info's exit status.
+      type: int
+    entries:
+      description: The endpoints listed, each C(provider), C(fabric), C(domain), C(type) and C(protocol).
+      type: list
+      elements: dict
+    entry_count:
+      description: How many endpoints were listed.
+      type: int
+    matched:
+      description: How many of them are of the provider asked for.
+      type: int
+    error:
+      description: Why there are none; null when there are.
+      type: str
   sample:
     path: /opt/amazon/efa/bin/fi_info
     provider: efa
