@@ -97,11 +97,11 @@ def _pairs_md(check):
         "",
         f"## {check['title']}: {len(pairs)} pair(s), slowest {details.get('slowest') or '-'}",
         "",
-        "| Pair | Status | " + " | ".join(label for _, label in columns) + " | Result |",
+        "| Pair | Status | " + " | ".join(column[1] for column in columns) + " | Result |",
         "|---|---|" + "---:|" * len(columns) + "---|",
     ]
     for row in pairs:
-        values = [row["figures"].get(name) for name, _ in columns]
+        values = [row["figures"].get(column[0]) for column in columns]
         name = row["pair"] + (" (slowest)" if row["pair"] == details.get("slowest") and len(pairs) > 1 else "")
         lines.append(
             f"| {_md(name)} | {_LABEL[row['status']]} | "
@@ -109,7 +109,7 @@ def _pairs_md(check):
             + f" | {_md(row['reason'])} |"
         )
     for node in left_out:
-        blank = " | ".join("-" for _ in columns)
+        blank = " | ".join(["-"] * len(columns))
         lines.append(f"| {_md(node['node'])} (left out) | {_LABEL['skipped']} | {blank} | {_md(node['reason'])} |")
     return lines
 
@@ -226,7 +226,7 @@ def validation_mlflow_batch(report):
             for row in check["details"]["pairs"]:
                 prefix = f"{check['id']}.pair.{row['key']}"
                 metrics[_key(f"{prefix}.passed")] = 1.0 if row["status"] == "passed" else 0.0
-                for name, _ in _PAIR_FIGURES[check["id"]]:
+                for name in (column[0] for column in _PAIR_FIGURES[check["id"]]):
                     value = row["figures"].get(name)
                     if isinstance(value, (int, float)) and not isinstance(value, bool):
                         metrics[_key(f"{prefix}.{name}")] = float(value)
