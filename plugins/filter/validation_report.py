@@ -5,8 +5,9 @@
 
 """Filters of the validation role: what to run, fi_pingpong parsing, the report and its renderings.
 
-Thin wrappers: the logic lives in plugin_utils/validation (plan, node_checks, checks, hints, report,
-render), pure and unit tested without a cluster. Each filter's documentation is in the .yml beside it.
+Thin wrappers: the logic lives in plugin_utils/validation (plan, commands, node_checks, pairs, checks,
+hints, report, render), pure and unit tested without a cluster. Each filter's documentation is in the
+.yml beside it.
 """
 
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import parse_pingpong
@@ -15,6 +16,7 @@ from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render import validation_markdown
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render import validation_mlflow_batch
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import validation_report
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import validation_results
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import with_mlflow_report
 
 
@@ -26,6 +28,7 @@ class FilterModule:
             "validation_pingpong": parse_pingpong,
             "validation_plan": validation_plan,
             "validation_report": validation_report,
+            "validation_results": validation_results,
             "validation_markdown": validation_markdown,
             "validation_mlflow_batch": validation_mlflow_batch,
             "validation_check_line": validation_check_line,

@@ -5,6 +5,9 @@
 
 """Which checks between nodes run, on which nodes, and why the others do not."""
 
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.commands import nccl_command
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.commands import nixl_command
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.commands import pingpong_argv
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import as_dict
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import fi_info_ok
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import is_selected
@@ -25,18 +28,92 @@ def _failed(reason, kind, **context):
     return {"status": "failed", "reason": reason, "kind": kind, "context": context}
 
 
-def _pair_problem(data, nodes, what):
-    """Why a check between the first two nodes cannot run, or None."""
+def ring(names):
+    """The ring's pairs over names, as (first, second) tuples.
+
+    None for fewer than two nodes; one pair for two (a ping-pong tests the link both ways, so a second
+    pair would only double the cost); for three or more, node i with node i+1 (mod N): each node is
+    the first of one pair and the second of the one before.
+    """
+    names = list(names)
+    if len(names) < 2:
+        return []
+    if len(names) == 2:
+        return [(names[0], names[1])]
+    return [(names[i], names[(i + 1) % len(names)]) for i in range(len(names))]
+
+
+def _ring_problem(data, nodes, what):
+    """Why a check around the ring cannot run at all, or None."""
     if not is_selected(data, what):
         return "not selected (validation_checks)"
     if len(nodes) < 2:
         return f"needs two nodes in the play, found {len(nodes)}"
-    for node in nodes[:2]:
-        if not node.get("reachable", True):
-            return f"node {node['name']} is unreachable"
-        if not probe_ok(node):
-            return f"the probe of node {node['name']} failed"
     return None
+
+
+def _node_problem(node):
+    """Why a node cannot take part in any check between nodes, or None."""
+    if not node.get("reachable", True):
+        return f"node {node['name']} is unreachable"
+    if not probe_ok(node):
+        return f"the probe of node {node['name']} failed"
+    return None
+
+
+def _take_part(nodes, problem_of):
+    """(the nodes that take part, [{node, reason}] for each node left out)."""
+    taking, left_out = [], []
+    for node in nodes:
+        reason = _node_problem(node) or problem_of(node)
+        if reason:
+            left_out.append({"node": node["name"], "reason": reason})
+        else:
+            taking.append(node)
+    return taking, left_out
+
+
+def _ring_entry(taking, left_out):
+    """What the checks around the ring share: the nodes taking part, and who is left out and why."""
+    reason = "; ".join(f"{n['node']} left out: {n['reason']}" for n in left_out)
+    return {"status": "run", "reason": reason, "nodes": [n["name"] for n in taking], "left_out": left_out}
+
+
+def _too_few(left_out):
+    return _skipped("; ".join(n["reason"] for n in left_out) or "needs two nodes that can take part")
+
+
+def _plan_pingpong(data, nodes, settings):
+    """fi_pingpong around the ring: the first node of each pair serves, the second connects to it."""
+    problem = _ring_problem(data, nodes, "pingpong")
+    if problem:
+        return _skipped(problem)
+    provider = settings.get("fabric_provider", "efa")
+
+    def fi_info_problem(node):
+        return None if fi_info_ok(node) else f"fi_info -p {provider} failed on {node['name']} (see that check)"
+
+    taking, left_out = _take_part(nodes, fi_info_problem)
+    if len(taking) < 2:
+        return _too_few(left_out)
+    ips = {n["name"]: n["private_ip"] for n in taking}
+    pairs = [{"server": s, "client": c, "server_ip": ips[s]} for s, c in ring(ips)]
+    per_node = {name: {} for name in ips}
+    for pair in pairs:
+        per_node[pair["server"]].update(client=pair["client"], server_argv=pingpong_argv(settings, "server"))
+        per_node[pair["client"]].update(
+            server=pair["server"], client_argv=pingpong_argv(settings, "client", pair["server_ip"])
+        )
+    return dict(
+        _ring_entry(taking, left_out),
+        server=pairs[0]["server"],
+        client=pairs[0]["client"],
+        server_ip=pairs[0]["server_ip"],
+        pairs=pairs,
+        servers=[p["server"] for p in pairs],
+        clients=[p["client"] for p in pairs],
+        node=per_node,
+    )
 
 
 def validation_plan(data):
@@ -46,30 +123,14 @@ def validation_plan(data):
     groups, reachable, node_info, probe), settings, mlflow_url (explicit), mlflow_hosts (group
     mlflow), mlflow_fact_urls ({host: url} of the nixl_efa_mlflow facts the controller knows).
 
-    Returns {pair, nodes, pingpong, nixl, nccl, mlflow, vllm}; each check entry has status (run,
+    Returns {nodes, pingpong, nixl, nccl, mlflow, vllm}; each check entry has status (run,
     skipped or failed) and reason, and when it runs what the tasks need.
     """
     nodes = sorted_nodes(data)
     settings = as_dict(data.get("settings"))
-    plan = {"pair": [n["name"] for n in nodes[:2]], "nodes": [n["name"] for n in nodes]}
+    plan = {"nodes": [n["name"] for n in nodes]}
 
-    problem = _pair_problem(data, nodes, "pingpong")
-    if problem is None:
-        bad = [n["name"] for n in nodes[:2] if not fi_info_ok(n)]
-        if bad:
-            provider = settings.get("fabric_provider", "efa")
-            problem = f"fi_info -p {provider} failed on {', '.join(bad)} (see that check)"
-    if problem:
-        plan["pingpong"] = _skipped(problem)
-    else:
-        plan["pingpong"] = {
-            "status": "run",
-            "reason": "",
-            "server": nodes[0]["name"],
-            "client": nodes[1]["name"],
-            "server_ip": nodes[0]["private_ip"],
-            "nodes": [nodes[0]["name"], nodes[1]["name"]],
-        }
+    plan["pingpong"] = _plan_pingpong(data, nodes, settings)
     if data.get("entry") == "efa":
         for name in ("nixl", "nccl", "mlflow", "vllm"):
             plan[name] = _skipped("not part of the efa entry point")
@@ -82,37 +143,59 @@ def validation_plan(data):
 
 
 def _plan_nixl(data, nodes, settings):
-    problem = _pair_problem(data, nodes, "nixl")
+    """NIXL around the ring: the first node of each pair writes into the second's buffer."""
+    problem = _ring_problem(data, nodes, "nixl")
     if problem:
         return _skipped(problem)
     backend = settings.get("nixl_backend", "LIBFABRIC")
-    per_node = {}
-    for node in nodes[:2]:
-        name = node["name"]
-        fact = node_fact(node, "nixl_efa_nixl")
-        if not fact:
+    for node in nodes:
+        # A node the nixl role should have set up but did not: a failure, not a node left out.
+        if _node_problem(node) is None and not node_fact(node, "nixl_efa_nixl"):
+            name = node["name"]
             return _failed(f"NIXL is not installed on {name} (no nixl_efa_nixl fact)", "nixl_missing", node=name)
-        state = as_dict(as_dict(fact.get("backends")).get(backend))
+
+    def backend_problem(node):
+        state = as_dict(as_dict(node_fact(node, "nixl_efa_nixl").get("backends")).get(backend))
         if not state:
-            return _skipped(f"backend {backend} was not probed on {name} (add it to the nixl role's nixl_backends)")
+            return f"backend {backend} was not probed on {node['name']} (add it to the nixl role's nixl_backends)"
         if not state.get("loadable"):
-            return _skipped(f"backend {backend} is not loadable on {name}: {state.get('error')}")
-        per_node[name] = {
+            return f"backend {backend} is not loadable on {node['name']}: {state.get('error')}"
+        return None
+
+    taking, left_out = _take_part(nodes, backend_problem)
+    if len(taking) < 2:
+        return _too_few(left_out)
+    ips = {n["name"]: n["private_ip"] for n in taking}
+    per_node = {}
+    for node in taking:
+        fact = node_fact(node, "nixl_efa_nixl")
+        per_node[node["name"]] = {
             "python": fact.get("python") or "python3",
             "module": fact.get("module") or "nixl_cu12",
             "env_file": fact.get("env_file") or "",
             "version": fact.get("version"),
         }
-    return {
-        "status": "run",
-        "reason": "",
-        "initiator": nodes[0]["name"],
-        "target": nodes[1]["name"],
-        "target_ip": nodes[1]["private_ip"],
-        "backend": backend,
-        "node": per_node,
-        "nodes": [nodes[0]["name"], nodes[1]["name"]],
-    }
+    stamp = data.get("stamp") or ""
+    pairs = [{"initiator": i, "target": t, "target_ip": ips[t]} for i, t in ring(ips)]
+    for pair in pairs:
+        target = per_node[pair["target"]]
+        target.update(initiator=pair["initiator"], target_cmd=nixl_command(settings, target, backend, stamp, "target"))
+        initiator = per_node[pair["initiator"]]
+        initiator.update(
+            target=pair["target"],
+            initiator_cmd=nixl_command(settings, initiator, backend, stamp, "initiator", pair["target_ip"]),
+        )
+    return dict(
+        _ring_entry(taking, left_out),
+        initiator=pairs[0]["initiator"],
+        target=pairs[0]["target"],
+        target_ip=pairs[0]["target_ip"],
+        backend=backend,
+        pairs=pairs,
+        initiators=[p["initiator"] for p in pairs],
+        targets=[p["target"] for p in pairs],
+        node=per_node,
+    )
 
 
 def _plan_nccl(data, nodes):
@@ -149,12 +232,24 @@ def _plan_nccl(data, nodes):
             "python": as_dict(node.get("probe")).get("torchrun_python") or torchrun.rsplit("/", 1)[0] + "/python3",
             "env_file": as_dict(fact).get("env_file") or "",
         }
+    master = nodes[0]
+    for node in nodes:
+        entry = per_node[node["name"]]
+        entry["cmd"] = nccl_command(
+            settings,
+            entry,
+            master["private_ip"],
+            len(nodes),
+            node is master,
+            node["private_ip"],
+            data.get("stamp") or "",
+        )
     return {
         "status": "run",
         "reason": "",
         "backend": "gloo" if cpu_only else "nccl",
-        "master": nodes[0]["name"],
-        "master_ip": nodes[0]["private_ip"],
+        "master": master["name"],
+        "master_ip": master["private_ip"],
         "nnodes": len(nodes),
         "node": per_node,
         "nodes": [n["name"] for n in nodes],

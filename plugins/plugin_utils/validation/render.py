@@ -76,9 +76,50 @@ def validation_markdown(report):
     return "\n".join(lines) + "\n"
 
 
+_PAIR_FIGURES = {
+    "fabric.pingpong": (
+        ("largest_mb_per_s", "MB/s at the largest size"),
+        ("smallest_usec_per_xfer", "usec/xfer at the smallest"),
+    ),
+    "nixl.transfer": (("gbps", "GB/s"), ("gbps_first", "first transfer GB/s")),
+}
+
+
+def _pairs_md(check):
+    """A check around the ring as a table: one row per pair, the slowest marked, the nodes left out."""
+    details = check.get("details") or {}
+    pairs = details.get("pairs") or []
+    left_out = details.get("left_out") or []
+    if not pairs and not left_out:
+        return []
+    columns = _PAIR_FIGURES[check["id"]]
+    lines = [
+        "",
+        f"## {check['title']}: {len(pairs)} pair(s), slowest {details.get('slowest') or '-'}",
+        "",
+        "| Pair | Status | " + " | ".join(column[1] for column in columns) + " | Result |",
+        "|---|---|" + "---:|" * len(columns) + "---|",
+    ]
+    for row in pairs:
+        values = [row["figures"].get(column[0]) for column in columns]
+        name = row["pair"] + (" (slowest)" if row["pair"] == details.get("slowest") and len(pairs) > 1 else "")
+        lines.append(
+            f"| {_md(name)} | {_LABEL[row['status']]} | "
+            + " | ".join(_md(v) for v in values)
+            + f" | {_md(row['reason'])} |"
+        )
+    for node in left_out:
+        blank = " | ".join(["-"] * len(columns))
+        lines.append(f"| {_md(node['node'])} (left out) | {_LABEL['skipped']} | {blank} | {_md(node['reason'])} |")
+    return lines
+
+
 def _figures_md(report):
     by_id = {c["id"]: c for c in report["checks"] if c.get("node") is None}
     lines = []
+    for check_id in ("fabric.pingpong", "nixl.transfer"):
+        if by_id.get(check_id) and by_id[check_id]["status"] != "skipped":
+            lines += _pairs_md(by_id[check_id])
     pingpong = by_id.get("fabric.pingpong")
     if pingpong and pingpong["details"].get("sizes"):
         details = pingpong["details"]
@@ -180,6 +221,17 @@ def validation_mlflow_batch(report):
             for row in check["details"].get("sizes") or []:
                 metrics[f"fabric.pingpong.mb_per_s.{row['bytes']}"] = row["mb_per_s"]
                 metrics[f"fabric.pingpong.usec_per_xfer.{row['bytes']}"] = row["usec_per_xfer"]
+        if check["id"] in _PAIR_FIGURES and check.get("details", {}).get("pairs"):
+            # One row per pair: its headline figures and whether it passed; the slowest pair named.
+            for row in check["details"]["pairs"]:
+                prefix = f"{check['id']}.pair.{row['key']}"
+                metrics[_key(f"{prefix}.passed")] = 1.0 if row["status"] == "passed" else 0.0
+                for name in (column[0] for column in _PAIR_FIGURES[check["id"]]):
+                    value = row["figures"].get(name)
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        metrics[_key(f"{prefix}.{name}")] = float(value)
+            if check["details"].get("slowest"):
+                tags[_key(f"{check['id']}.slowest_pair")] = check["details"]["slowest"]
     return {
         "params": {k: str(v)[:500] for k, v in params.items()},
         "metrics": metrics,

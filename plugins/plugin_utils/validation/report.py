@@ -8,8 +8,6 @@
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import mlflow_check
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import mlflow_report_check
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import nccl_check
-from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import nixl_check
-from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import pingpong_check
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.checks import vllm_check
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import SCHEMA
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import STATUSES
@@ -21,6 +19,8 @@ from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import node_info_of
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import sorted_nodes
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.node_checks import node_checks
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.pairs import nixl_check
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.pairs import pingpong_check
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.plan import validation_plan
 
 # --- report --------------------------------------------------------------------------------
@@ -43,12 +43,77 @@ def with_mlflow_report(report, plan, result):
     return dict(report, checks=checks, summary=summary_of(checks))
 
 
+# What each node registers, per check: {check: {name in the results: the task's register}}.
+REGISTERS = {
+    "pingpong": {
+        "server_start": "validation__pp_server_job",
+        "server": "validation__pp_server",
+        "client": "validation__pp_client",
+    },
+    "nixl": {"target": "validation__nixl_target", "initiator": "validation__nixl_initiator"},
+    "nccl": "validation__nccl",
+    "mlflow": {"write": "validation__mlflow_write", "read": "validation__mlflow_read"},
+    "vllm": {"check": "validation__vllm"},
+}
+
+
+def _registered(hostvars, host, name):
+    """A host's register (a task result) by name; {} when the host or the register is missing."""
+    try:
+        value = hostvars[host][name]
+    except (KeyError, TypeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def validation_results(plan, hostvars):
+    """The raw results of the checks between nodes, gathered from the hosts that ran them.
+
+    plan: validation_plan's answer; hostvars: {host: {register name: task result}} (Ansible's hostvars).
+    Returns what validation_report takes as results; a check that did not run has {}.
+    """
+    plan = as_dict(plan)
+    out = {name: {} for name in REGISTERS}
+    running = {name: as_dict(plan.get(name)) for name in REGISTERS if as_dict(plan.get(name)).get("status") == "run"}
+    if "pingpong" in running:
+        reg = REGISTERS["pingpong"]
+        out["pingpong"]["pairs"] = [
+            {
+                "server_start": _registered(hostvars, p["server"], reg["server_start"]),
+                "server": _registered(hostvars, p["server"], reg["server"]),
+                "client": _registered(hostvars, p["client"], reg["client"]),
+            }
+            for p in running["pingpong"].get("pairs") or []
+        ]
+    if "nixl" in running:
+        reg = REGISTERS["nixl"]
+        out["nixl"]["pairs"] = [
+            {
+                "target": _registered(hostvars, p["target"], reg["target"]),
+                "initiator": _registered(hostvars, p["initiator"], reg["initiator"]),
+            }
+            for p in running["nixl"].get("pairs") or []
+        ]
+    if "nccl" in running:
+        out["nccl"] = {n: _registered(hostvars, n, REGISTERS["nccl"]) for n in running["nccl"].get("nodes") or []}
+    if "mlflow" in running:
+        ml = running["mlflow"]
+        out["mlflow"] = {
+            "write": _registered(hostvars, ml["writer"], REGISTERS["mlflow"]["write"]),
+            "read": _registered(hostvars, ml["reader"], REGISTERS["mlflow"]["read"]),
+        }
+    if "vllm" in running:
+        out["vllm"] = {"check": _registered(hostvars, running["vllm"]["runner"], REGISTERS["vllm"]["check"])}
+    return out
+
+
 def validation_report(data):
     """Build the report from the plan and the raw results.
 
     data: what validation_plan takes, plus plan (its answer; computed when absent), results
-    ({pingpong: {server_start, server, client}, nixl: {target, initiator}, nccl: {node: result},
-    mlflow: {write, read}, vllm: {check}, mlflow_report: result}), cluster, started, finished,
+    (validation_results' answer: {pingpong: {pairs: [{server_start, server, client}]}, nixl: {pairs:
+    [{target, initiator}]}, nccl: {node: result}, mlflow: {write, read}, vllm: {check}}; a check
+    around the ring also reads one pair's results without pairs), mlflow_report: result, cluster, started, finished,
     controller. mlflow_report present (even null) adds the check of logging the report itself.
     """
     settings = as_dict(data.get("settings"))

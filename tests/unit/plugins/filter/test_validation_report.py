@@ -12,6 +12,7 @@ def test_filters_are_the_plugin_utils_functions():
         "validation_pingpong": common.parse_pingpong,
         "validation_plan": plan.validation_plan,
         "validation_report": report.validation_report,
+        "validation_results": report.validation_results,
         "validation_markdown": render.validation_markdown,
         "validation_mlflow_batch": render.validation_mlflow_batch,
         "validation_check_line": render.validation_check_line,

@@ -203,17 +203,20 @@ def by_id(report):
 # --- plan ----------------------------------------------------------------------------------
 
 
-def test_pair_is_the_first_two_by_node_index():
-    plan = validation_plan(data([node("c", 2), node("b", 1), node("a", 0)]))
-    assert plan["pair"] == ["a", "b"]
-    assert plan["pingpong"]["status"] == "run"
-    assert (plan["pingpong"]["server"], plan["pingpong"]["client"], plan["pingpong"]["server_ip"]) == (
-        "a",
-        "b",
-        "10.0.200.10",
-    )
-    assert (plan["nixl"]["initiator"], plan["nixl"]["target"], plan["nixl"]["target_ip"]) == ("a", "b", "10.0.200.11")
-    assert plan["nixl"]["node"]["a"]["python"] == "/opt/nixl-efa/venvs/nixl/bin/python"
+def test_two_nodes_are_one_pair_first_serves_and_writes():
+    plan = validation_plan(data([node("b", 1), node("a", 0)]))
+    pp, nx = plan["pingpong"], plan["nixl"]
+    assert pp["status"] == "run" and pp["reason"] == "" and pp["left_out"] == []
+    assert pp["pairs"] == [{"server": "a", "client": "b", "server_ip": "10.0.200.10"}]
+    assert (pp["server"], pp["client"], pp["server_ip"]) == ("a", "b", "10.0.200.10")
+    assert (pp["servers"], pp["clients"], pp["nodes"]) == (["a"], ["b"], ["a", "b"])
+    assert set(pp["node"]["a"]) == {"client", "server_argv"} and set(pp["node"]["b"]) == {"server", "client_argv"}
+    assert nx["pairs"] == [{"initiator": "a", "target": "b", "target_ip": "10.0.200.11"}]
+    assert (nx["initiator"], nx["target"], nx["target_ip"]) == ("a", "b", "10.0.200.11")
+    assert (nx["initiators"], nx["targets"]) == (["a"], ["b"])
+    assert nx["node"]["a"]["python"] == "/opt/nixl-efa/venvs/nixl/bin/python"
+    assert "target_cmd" not in nx["node"]["a"] and "initiator_cmd" in nx["node"]["a"]
+    assert "initiator_cmd" not in nx["node"]["b"] and "target_cmd" in nx["node"]["b"]
 
 
 def test_one_node_skips_everything_between_nodes():
@@ -233,7 +236,10 @@ def test_unloadable_backend_is_skipped_with_the_fact_error():
     d["settings"]["nixl_backend"] = "LIBFABRIC"
     plan = validation_plan(d)
     assert plan["nixl"]["status"] == "skipped"
-    assert plan["nixl"]["reason"] == "backend LIBFABRIC is not loadable on a: nixlNotFoundError: NIXL_ERR_NOT_FOUND"
+    assert plan["nixl"]["reason"] == (
+        "backend LIBFABRIC is not loadable on a: nixlNotFoundError: NIXL_ERR_NOT_FOUND; "
+        "backend LIBFABRIC is not loadable on b: nixlNotFoundError: NIXL_ERR_NOT_FOUND"
+    )
 
 
 def test_missing_nixl_fact_fails_and_names_the_role():
@@ -259,6 +265,7 @@ def test_nccl_runs_on_every_gpu_node():
     assert plan["status"] == "run"
     assert plan["nodes"] == ["a", "b", "c"] and plan["nnodes"] == 3
     assert plan["master_ip"] == "10.0.200.10"
+    assert plan["node"]["b"].pop("cmd").startswith("if [ -r /etc/profile.d/nccl.sh ]; then")
     assert plan["node"]["b"] == {
         "procs": 8,
         "torchrun": "/opt/venv/bin/torchrun",
@@ -540,6 +547,8 @@ def test_nixl_passes_with_gbps_and_match():
         "size_mib": 64,
         "iterations": 5,
         "bytes_match": True,
+        "pairs": 1,
+        "pairs_passed": 1,
     }
     assert "a -> b with UCX, 64 MiB x 5: 1.284 GB/s" in check["reason"]
 
@@ -1002,7 +1011,8 @@ def test_markdown_has_table_failures_and_figures():
     report = validation_report(d)
     text = validation_markdown(report)
     assert text.startswith("# Cluster validation: demo\n")
-    assert "| fi_pingpong between the first two nodes | a, b | PASS |" in text
+    assert "| fi_pingpong around the ring of nodes (each node to the next) | a, b | PASS |" in text
+    assert "| b -> a | PASS | 3976.17 | 682.24 | b -> a over efa: 3976.17 MB/s" in text
     assert "| 1048576 | 100 | 3976.17 | 263.71 |" in text
     assert "- NIXL UCX WRITE: 1.284 GB/s" in text
     assert "plain memory copy" not in text  # an answer without the yardstick still renders
