@@ -39,6 +39,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import capacity_block as cb
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import ec2_api
 from ansible_collections.nixl_efa.cluster.plugins.module_utils.ownership import ownership_problem
 
 PARAMETER_KIND = "Parameter Store entry"
@@ -310,3 +311,80 @@ def dry_run_outcome(error):
 
 def describe_intent(intent):
     return json.dumps(intent, sort_keys=True) if intent else "(none)"
+
+
+# --- the capacity_block module's purchase steps, over its module and EC2 client --------------------
+
+
+def find_existing(module, client):
+    found = ec2_api.find_capacity_reservations_by_key(client, module.params["name"])
+    if len(found) > 1:
+        module.warn(
+            f"{len(found)} reservations carry purchase key {module.params['name']!r}; returning the oldest, "
+            f"{found[0].get('CapacityReservationId')}"
+        )
+    return found[0] if found else None
+
+
+def choose_offering(module, client):
+    params = module.params
+    request = cb.build_offering_request(params)
+    offerings = ec2_api.search_offerings(client, request, params["availability_zone"], params["sort"])
+    search = cb.search_summary(request)
+    if params["offering_id"]:
+        offering = cb.find_offering(offerings, params["offering_id"])
+        if offering is None:
+            module.fail_json(
+                msg=f"Offering {params['offering_id']} is not among the current offerings for this search "
+                "(offerings change often); search again and pass a current id. Nothing was bought",
+                search=search,
+                offerings=offerings,
+            )
+    else:
+        offering = cb.select_offering(offerings, params["select"])
+        if offering is None:
+            module.fail_json(msg="No capacity block offering matches this search; nothing was bought", search=search)
+    return offering
+
+
+def intent_for(module, client):
+    params = module.params
+
+    def find_by_id(reservation_id):
+        found = ec2_api.describe_capacity_reservations(client, CapacityReservationIds=[reservation_id])
+        return found[0] if found else None
+
+    return PurchaseIntent(
+        module.client("ssm", retry_decorator=AWSRetry.jittered_backoff()),
+        params["intent_parameter"],
+        params["name"],
+        params["tags"],
+        lambda: ec2_api.find_capacity_reservations_by_key(client, params["name"]),
+        find_by_id,
+        params["consistency_timeout"],
+        region=module.region,
+    )
+
+
+def record(module, intent, reservation_id):
+    """After the block is known: the reservation id into the intent and the reservation-id parameter."""
+    params = module.params
+    content = None
+    try:
+        content = intent.record(reservation_id)
+        if params["reservation_id_parameter"]:
+            cluster = params["tags"][cb.CLUSTER_TAG]
+            ensure_parameter(
+                intent.ssm,
+                params["reservation_id_parameter"],
+                reservation_id,
+                cluster,
+                params["tags"],
+                f"nixl_efa.cluster: reservation-id of cluster {cluster}",
+            )
+    except (AnsibleAWSError, cb.CapacityBlockError) as e:
+        module.warn(
+            f"Capacity block {reservation_id} is bought but could not be recorded in Parameter Store ({e}); "
+            f"it is still found by its purchase key {params['name']!r}"
+        )
+    return {"parameter": intent.parameter, "content": content}

@@ -331,83 +331,9 @@ from ansible_collections.nixl_efa.cluster.plugins.module_utils import capacity_b
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import ec2_api
 
 
-def find_existing(module, client):
-    found = ec2_api.find_capacity_reservations_by_key(client, module.params["name"])
-    if len(found) > 1:
-        module.warn(
-            f"{len(found)} reservations carry purchase key {module.params['name']!r}; returning the oldest, "
-            f"{found[0].get('CapacityReservationId')}"
-        )
-    return found[0] if found else None
-
-
-def choose_offering(module, client):
-    params = module.params
-    request = cb.build_offering_request(params)
-    offerings = ec2_api.search_offerings(client, request, params["availability_zone"], params["sort"])
-    search = cb.search_summary(request)
-    if params["offering_id"]:
-        offering = cb.find_offering(offerings, params["offering_id"])
-        if offering is None:
-            module.fail_json(
-                msg=f"Offering {params['offering_id']} is not among the current offerings for this search "
-                "(offerings change often); search again and pass a current id. Nothing was bought",
-                search=search,
-                offerings=offerings,
-            )
-    else:
-        offering = cb.select_offering(offerings, params["select"])
-        if offering is None:
-            module.fail_json(msg="No capacity block offering matches this search; nothing was bought", search=search)
-    return offering
-
-
-def intent_for(module, client):
-    params = module.params
-
-    def find_by_id(reservation_id):
-        found = ec2_api.describe_capacity_reservations(client, CapacityReservationIds=[reservation_id])
-        return found[0] if found else None
-
-    return cbp.PurchaseIntent(
-        module.client("ssm", retry_decorator=AWSRetry.jittered_backoff()),
-        params["intent_parameter"],
-        params["name"],
-        params["tags"],
-        lambda: ec2_api.find_capacity_reservations_by_key(client, params["name"]),
-        find_by_id,
-        params["consistency_timeout"],
-        region=module.region,
-    )
-
-
-def record(module, intent, reservation_id):
-    """After the block is known: the reservation id into the intent and the reservation-id parameter."""
-    params = module.params
-    content = None
-    try:
-        content = intent.record(reservation_id)
-        if params["reservation_id_parameter"]:
-            cluster = params["tags"][cb.CLUSTER_TAG]
-            cbp.ensure_parameter(
-                intent.ssm,
-                params["reservation_id_parameter"],
-                reservation_id,
-                cluster,
-                params["tags"],
-                f"nixl_efa.cluster: reservation-id of cluster {cluster}",
-            )
-    except (AnsibleAWSError, cb.CapacityBlockError) as e:
-        module.warn(
-            f"Capacity block {reservation_id} is bought but could not be recorded in Parameter Store ({e}); "
-            f"it is still found by its purchase key {params['name']!r}"
-        )
-    return {"parameter": intent.parameter, "content": content}
-
-
 def buy(module, client):
     params = module.params
-    offering = choose_offering(module, client)
+    offering = cbp.choose_offering(module, client)
     try:
         cb.check_fee(offering["upfront_fee"], params["max_upfront_fee"])
     except cb.CapacityBlockError as e:
@@ -419,7 +345,7 @@ def buy(module, client):
         InstancePlatform=params["instance_platform"],
         TagSpecifications=boto3_tag_specifications(tags, ["capacity-reservation"]),
     )
-    intent = intent_for(module, client)
+    intent = cbp.intent_for(module, client)
     if module.check_mode:
         # A dry run buys nothing, so it may be retried on throttling like any describe call.
         answer = cbe.dry_run(
@@ -453,7 +379,7 @@ def buy(module, client):
                 changed=False,
                 capacity_block=reservation,
                 bought_by_another_run=True,
-                intent=record(module, intent, reservation["capacity_reservation_id"]),
+                intent=cbp.record(module, intent, reservation["capacity_reservation_id"]),
             )
         # The other run gave the intent back (EC2 refused its purchase): take it now.
 
@@ -487,7 +413,7 @@ def buy(module, client):
         intent.release()
         raise
     result = cb.summarize_reservation(reservation)
-    intent_result = record(module, intent, result["capacity_reservation_id"])
+    intent_result = cbp.record(module, intent, result["capacity_reservation_id"])
     if params["extend_hours"]:
         module.warn("The block was bought in this run; extend it on a later run, once it is scheduled or active")
     module.exit_json(changed=True, capacity_block=result, offering=offering, recovered=recovered, intent=intent_result)
@@ -532,7 +458,7 @@ def main():
 
     client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
     try:
-        existing = find_existing(module, client)
+        existing = cbp.find_existing(module, client)
         if existing is None:
             buy(module, client)
         reservation = cb.summarize_reservation(existing)

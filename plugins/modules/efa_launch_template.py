@@ -316,144 +316,32 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.ec2 import AnsibleEC2Error
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import ec2_api
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.efa import EfaLayoutError
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.efa import efa_interface_layout
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.efa import summarize_instance_type
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.launch_template import build_launch_template_data
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.launch_template import describe_interfaces
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import launch_template_ec2 as lte
 from ansible_collections.nixl_efa.cluster.plugins.module_utils.launch_template import template_data_differs
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.launch_template import volume_size_warning
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.ownership import ownership_advice
-from ansible_collections.nixl_efa.cluster.plugins.module_utils.ownership import ownership_problem
 
 VERSION_DESCRIPTION = "managed by nixl_efa.cluster.efa_launch_template"
-
-
-def template_result(template, data, tags):
-    if not template:
-        return {}
-    volume = None
-    for mapping in (data or {}).get("BlockDeviceMappings", []):
-        volume = mapping.get("Ebs", {}).get("VolumeSize")
-    return {
-        "launch_template_id": template.get("LaunchTemplateId"),
-        "launch_template_name": template.get("LaunchTemplateName"),
-        "latest_version": template.get("LatestVersionNumber"),
-        "default_version": template.get("DefaultVersionNumber"),
-        "network_interfaces": describe_interfaces(data),
-        "volume_size": volume,
-        "tags": tags,
-    }
-
-
-def refuse_unowned(module, template):
-    """Fail, changing nothing, when the existing template lacks one of owner_tags (or has another value)."""
-    for key, value in sorted((module.params["owner_tags"] or {}).items()):
-        problem = ownership_problem(
-            "Launch template",
-            template.get("Tags", []),
-            key,
-            str(value),
-            name=template.get("LaunchTemplateName") or module.params["name"],
-            resource_id=template.get("LaunchTemplateId"),
-        )
-        if problem:
-            module.fail_json(
-                msg=f"{problem} {ownership_advice(key, value, setting='cluster name (or template name)')}",
-                template=template_result(template, {}, boto3_tag_list_to_ansible_dict(template.get("Tags", []))),
-            )
 
 
 def ensure_absent(module, client):
     template = ec2_api.describe_launch_template(client, module.params["name"])
     if not template:
         module.exit_json(changed=False, template={})
-    refuse_unowned(module, template)
+    lte.refuse_unowned(module, template)
     current = ec2_api.describe_launch_template_version(client, template["LaunchTemplateId"], "$Latest") or {}
     data = current.get("LaunchTemplateData", {})
-    result = template_result(template, data, boto3_tag_list_to_ansible_dict(template.get("Tags", [])))
+    result = lte.template_result(template, data, boto3_tag_list_to_ansible_dict(template.get("Tags", [])))
     if not module.check_mode:
         ec2_api.delete_launch_template(client, template["LaunchTemplateId"])
     module.exit_json(changed=True, template=result, diff={"before": data, "after": {}})
 
 
-def desired_template_data(module, client):
-    params = module.params
-    raw = ec2_api.describe_instance_types(client, [params["instance_type"]])
-    if not raw:
-        module.fail_json(msg=f"Unknown instance type {params['instance_type']}; EC2 in this region does not offer it")
-    summary = summarize_instance_type(raw[0])
-    try:
-        layout, notes = efa_interface_layout(summary, params["efa_interfaces"], params["efa_only_secondary"])
-    except EfaLayoutError as e:
-        module.fail_json(msg=str(e), instance_type_info=summary)
-    for note in notes:
-        module.warn(note)
-
-    image = ec2_api.describe_image(client, params["image_id"])
-    if not image:
-        module.fail_json(
-            msg=f"AMI {params['image_id']} was not found (or is not shared with this account) in this region"
-        )
-
-    volume_size = params["volume_size"] or summary["recommended_volume_size"]
-    warning = volume_size_warning(params["instance_type"], volume_size, summary["recommended_volume_size"])
-    if warning:
-        module.warn(warning)
-
-    try:
-        data = build_launch_template_data(
-            layout,
-            instance_type=params["instance_type"],
-            image_id=params["image_id"],
-            subnet_id=params["subnet_id"],
-            security_group_ids=params["security_group_ids"],
-            root_device_name=image.get("RootDeviceName") or "/dev/sda1",
-            volume_size=volume_size,
-            volume_type=params["volume_type"],
-            name=params["name"],
-            placement_group=params["placement_group"],
-            market_type=params["market_type"],
-            capacity_reservation_id=params["capacity_reservation_id"],
-            iam_instance_profile=params["iam_instance_profile"],
-            user_data=params["user_data"],
-            tags=params["tags"],
-            metadata_hop_limit=params["metadata_hop_limit"],
-            associate_public_ip_address=params["associate_public_ip_address"],
-        )
-    except ValueError as e:
-        module.fail_json(msg=str(e))
-    return summary, data
-
-
-def ensure_tags(module, client, template):
-    """Bring the template's own tags in line; returns (changed, tags)."""
-    current = boto3_tag_list_to_ansible_dict(template.get("Tags", []))
-    wanted = module.params["tags"]
-    if wanted is None:
-        return False, current
-    to_set, to_unset = compare_aws_tags(current, wanted, module.params["purge_tags"])
-    if not (to_set or to_unset):
-        return False, current
-    if not module.check_mode:
-        if to_unset:
-            ec2_api.delete_tags(client, template["LaunchTemplateId"], to_unset)
-        if to_set:
-            ec2_api.create_tags(client, template["LaunchTemplateId"], ansible_dict_to_boto3_tag_list(to_set))
-    tags = {k: v for k, v in current.items() if k not in to_unset}
-    tags.update(to_set)
-    return True, tags
-
-
 def ensure_present(module, client):
     name = module.params["name"]
-    summary, data = desired_template_data(module, client)
+    summary, data = lte.desired_template_data(module, client)
     template = ec2_api.describe_launch_template(client, name)
 
     if not template:
@@ -471,13 +359,13 @@ def ensure_present(module, client):
         template = ec2_api.create_launch_template(client, **params)
         module.exit_json(
             changed=True,
-            template=template_result(template, data, module.params["tags"] or {}),
+            template=lte.template_result(template, data, module.params["tags"] or {}),
             instance_type_info=summary,
             launch_template_data=camel_dict_to_snake_dict(data),
             diff={"before": {}, "after": data},
         )
 
-    refuse_unowned(module, template)
+    lte.refuse_unowned(module, template)
     template_id = template["LaunchTemplateId"]
     latest = ec2_api.describe_launch_template_version(client, template_id, "$Latest") or {}
     current = latest.get("LaunchTemplateData", {})
@@ -500,11 +388,11 @@ def ensure_present(module, client):
             ec2_api.set_default_launch_template_version(client, template_id, template["LatestVersionNumber"])
         template = dict(template, DefaultVersionNumber=template["LatestVersionNumber"])
 
-    tags_changed, tags = ensure_tags(module, client, template)
+    tags_changed, tags = lte.ensure_tags(module, client, template)
     result_data = data if changed else current
     module.exit_json(
         changed=changed or tags_changed,
-        template=template_result(template, result_data, tags),
+        template=lte.template_result(template, result_data, tags),
         instance_type_info=summary,
         launch_template_data=camel_dict_to_snake_dict(data),
         diff={"before": current, "after": data},
