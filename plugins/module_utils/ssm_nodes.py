@@ -84,6 +84,12 @@ def not_online(nodes, instance_ids):
     return [i for i in instance_ids if i not in online]
 
 
+def progress(instance_ids, missing):
+    """'n of N nodes Online in Session Manager', and which are not yet."""
+    text = f"{len(instance_ids) - len(missing)} of {len(instance_ids)} nodes Online in Session Manager"
+    return f"{text}; not yet: {', '.join(missing)}" if missing else text
+
+
 def online_waiter_model(count, delay, max_attempts):
     """A waiter that succeeds once `count` of the filtered nodes report PingStatus Online."""
     return WaiterModel(

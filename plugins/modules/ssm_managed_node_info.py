@@ -42,6 +42,14 @@ options:
       - Seconds between two polls while waiting.
     type: int
     default: 10
+  fail_on_timeout:
+    description:
+      - With O(wait), whether nodes still not C(Online) at O(wait_timeout) fail the task. V(false) returns them in
+        RV(not_online) with RV(progress), so that a role can wait in rounds with C(until) and say after each round
+        how far it got (the C(nixl_efa.cluster.progress) callback prints it).
+    type: bool
+    default: true
+    version_added: 0.2.0
 seealso:
   - module: amazon.aws.ec2_instance_info
 extends_documentation_fragment:
@@ -113,6 +121,12 @@ not_online:
   type: list
   elements: str
   sample: []
+progress:
+  description: How many of O(instance_ids) are C(Online), and which are not yet.
+  returned: when O(instance_ids) is given
+  type: str
+  sample: "1 of 2 nodes Online in Session Manager; not yet: i-0abc123"
+  version_added: 0.2.0
 """
 
 try:
@@ -139,6 +153,7 @@ def main():
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=600),
             wait_delay=dict(type="int", default=10),
+            fail_on_timeout=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
@@ -166,7 +181,8 @@ def main():
         module.fail_json_aws(e, msg="Could not describe the managed nodes")
 
     missing = ssm_nodes.not_online(nodes, ids)
-    if waited is not None and missing:
+    extra = {"progress": ssm_nodes.progress(ids, missing)} if ids else {}
+    if waited is not None and missing and module.params["fail_on_timeout"]:
         module.fail_json(
             msg=(
                 f"{len(missing)} of {len(ids)} nodes did not come Online in Systems Manager within "
@@ -174,8 +190,9 @@ def main():
             ),
             managed_nodes=nodes,
             not_online=missing,
+            **extra,
         )
-    module.exit_json(changed=False, managed_nodes=nodes, not_online=missing)
+    module.exit_json(changed=False, managed_nodes=nodes, not_online=missing, **extra)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ def test_lists_nodes_snake_case_with_not_online(ssm, run_module):
     assert result["managed_nodes"][0]["last_ping_date_time"] == "2026-11-25T12:00:00+00:00"
     assert result["managed_nodes"][0]["ip_address"] == "10.0.200.10"
     assert result["not_online"] == ["i-2", "i-3"]
+    assert result["progress"] == "1 of 3 nodes Online in Session Manager; not yet: i-2, i-3"
 
 
 def test_follows_next_token(ssm, run_module):
@@ -102,6 +103,25 @@ def test_wait_times_out_naming_the_missing_nodes_and_the_causes(ssm, run_module)
     assert "1 of 2 nodes did not come Online" in result["msg"]
     assert "i-2" in result["msg"] and "AmazonSSMManagedInstanceCore" in result["msg"]
     assert result["not_online"] == ["i-2"]
+
+
+def test_a_round_of_waiting_returns_how_far_it_got_without_failing(ssm, run_module):
+    # fail_on_timeout false: a role waits in rounds (until), and each round says n of N.
+    for response in [{"InstanceInformationList": [node("i-1")]}] * 4:
+        ssm.stub.add_response("describe_instance_information", response, ids_filter("i-1", "i-2"))
+    args = {"instance_ids": ["i-1", "i-2"], "wait": True, "wait_timeout": 30, "wait_delay": 10}
+    args["fail_on_timeout"] = False
+    result = run_module(module, args)
+    assert not result.get("failed") and result["not_online"] == ["i-2"]
+    assert result["progress"] == "1 of 2 nodes Online in Session Manager; not yet: i-2"
+
+
+def test_all_online_says_so_and_no_ids_says_nothing(ssm, run_module):
+    one = {"InstanceInformationList": [node("i-1")]}
+    ssm.stub.add_response("describe_instance_information", one, ids_filter("i-1"))
+    assert run_module(module, {"instance_ids": ["i-1"]})["progress"] == "1 of 1 nodes Online in Session Manager"
+    ssm.stub.add_response("describe_instance_information", {"InstanceInformationList": []}, {"MaxResults": 50})
+    assert "progress" not in run_module(module, {})
 
 
 def test_wait_needs_instance_ids(ssm, run_module):
