@@ -131,3 +131,22 @@ def test_a_count_of_0_is_refused_naming_that_rule_only(base, tmp_path):
     assert failure.startswith("instances_cluster_name must be 1-32 lowercase letters"), failure
     assert "(got 'Bad_Name')" in failure and "instances_count" not in failure
     assert json.dumps(own.failures).count("must") == 1
+
+
+def test_nodes_that_never_come_online_are_named_after_the_last_round(base, tmp_path):
+    # The subnet has no way out (no internet gateway, no SSM endpoints): the lab's Session Manager never
+    # sees the node, as AWS's would not. Two rounds of 2 s, then a refusal naming the node and the causes.
+    cluster = f"wait-{uuid.uuid4().hex[:6]}"
+    run = apply(base, tmp_path, cluster, 1, expect_rc=2, instances_wait=True, instances_wait_timeout=4,
+                instances_wait_round=2)  # fmt: skip
+    (node,) = nodes_by_index(base["ec2"], cluster).values()
+    # The wait's last round fails (ignored: the refusal follows), the refusal fails the run.
+    assert run.failed_tasks == [
+        "Wait until Session Manager reports the nodes Online",
+        "Require every node Online in Session Manager",
+    ], run.failed_tasks
+    failure = run.failures[-1]
+    assert failure.startswith(
+        f"0 of 1 nodes Online in Session Manager; not yet: {node} after 4 s (instances_wait_timeout)"
+    )
+    assert "AmazonSSMManagedInstanceCore" in failure
