@@ -63,6 +63,13 @@ options:
     type: list
     elements: path
     default: []
+  debs:
+    description:
+      - Debian packages whose installed state to report in RV(debs) (C(dpkg-query)), so that the efa role installs
+        the distribution's libfabric only when one is missing.
+    type: list
+    elements: str
+    default: []
   fi_info_provider:
     description:
       - Also run C(fi_info -p <provider>) (V(efa), V(tcp), ...) and report the endpoints it lists in RV(fi_info),
@@ -94,6 +101,7 @@ seealso:
     link: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-start-nccl.html
   - module: nixl_efa.cluster.efa_instance_type_info
 extends_documentation_fragment:
+  - nixl_efa.cluster.managed_files
   - nixl_efa.cluster.attributes
   - nixl_efa.cluster.attributes.info_module
 """
@@ -120,6 +128,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+debs:
+  description: Whether each package of O(debs) is installed (false where C(dpkg-query) is missing).
+  returned: always
+  type: dict
+  sample: {"libfabric1": true, "rdma-core": false}
+managed_files:
+  description:
+    - The state of each path of O(managed_files), null when it is missing.
+  returned: always
+  type: dict
+  sample:
+    /etc/profile.d/nixl.sh: {"owner": "root", "group": "root", "mode": "0644", "dir": false,
+                             "sha1": "3f786850e387550fdab836ed7e6dc881de23001b"}
 efa:
   description: The EFA software and devices.
   returned: always
@@ -373,6 +394,7 @@ torchrun_python:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import local_fact
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import node_files
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import node_info
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import service_node
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import validation_node
@@ -387,9 +409,11 @@ def main():
             imds=dict(type="bool", default=True),
             imds_timeout=dict(type="float", default=1.0),
             imds_endpoint=dict(type="str", default="http://169.254.169.254"),
+            managed_files=dict(type="list", elements="path", default=[]),
             command_timeout=dict(type="int", default=30),
             nccl_tests_paths=dict(type="list", elements="path", default=[]),
             paths=dict(type="list", elements="path", default=[]),
+            debs=dict(type="list", elements="str", default=[]),
             fi_info_provider=dict(type="str"),
             facts_prefix=dict(type="str"),
             facts_dir=dict(type="path", default=local_fact.FACTS_DIR),
@@ -415,6 +439,8 @@ def main():
         paths=probe.paths(params["paths"]),
         fi_info=None,
         local_facts={},
+        debs={deb: service_node.ServiceNode(lambda argv: run(argv)[:2]).dpkg_installed(deb) for deb in params["debs"]},
+        managed_files={path: node_files.state(probe.local(path)) for path in params["managed_files"]},
     )
     if params["fi_info_provider"]:
         result["fi_info"] = validation_node.fi_info_endpoints(probe, params["fi_info_provider"])

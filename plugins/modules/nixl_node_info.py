@@ -96,6 +96,7 @@ seealso:
   - module: nixl_efa.cluster.efa_node_info
   - module: nixl_efa.cluster.service_node_info
 extends_documentation_fragment:
+  - nixl_efa.cluster.managed_files
   - nixl_efa.cluster.attributes
   - nixl_efa.cluster.attributes.info_module
 """
@@ -117,6 +118,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+managed_files:
+  description:
+    - The state of each path of O(managed_files), null when it is missing.
+  returned: always
+  type: dict
+  sample:
+    /etc/profile.d/nixl.sh: {"owner": "root", "group": "root", "mode": "0644", "dir": false,
+                             "sha1": "3f786850e387550fdab836ed7e6dc881de23001b"}
 cuda_major:
   description: The CUDA major the wheel must match.
   returned: always
@@ -201,6 +210,7 @@ import_error:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import nixl_node
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import node_files
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import service_node
 
 
@@ -218,14 +228,16 @@ def main():
             cuda_version_json=dict(type="path", default="/usr/local/cuda/version.json"),
             nvidia_smi=dict(type="str", default="nvidia-smi"),
             plugin_dir=dict(type="path", default=""),
+            managed_files=dict(type="list", elements="path", default=[]),
             command_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
     )
     params = dict(module.params)
     timeout = params.pop("command_timeout")
+    managed = node_files.states(params.pop("managed_files"))
     node = nixl_node.NixlNode(service_node.command_runner(module, timeout))
-    module.exit_json(changed=False, **node.facts(**params))
+    module.exit_json(changed=False, managed_files=managed, **node.facts(**params))
 
 
 if __name__ == "__main__":

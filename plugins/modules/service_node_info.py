@@ -117,6 +117,7 @@ notes:
 seealso:
   - module: nixl_efa.cluster.efa_node_info
 extends_documentation_fragment:
+  - nixl_efa.cluster.managed_files
   - nixl_efa.cluster.attributes
   - nixl_efa.cluster.attributes.info_module
 """
@@ -164,6 +165,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+managed_files:
+  description:
+    - The state of each path of O(managed_files), null when it is missing.
+  returned: always
+  type: dict
+  sample:
+    /etc/profile.d/nixl.sh: {"owner": "root", "group": "root", "mode": "0644", "dir": false,
+                             "sha1": "3f786850e387550fdab836ed7e6dc881de23001b"}
 gpus:
   description: The lines of C(nvidia-smi -L); empty without O(list_gpus), or when nvidia-smi is missing or fails.
   returned: always
@@ -234,6 +243,7 @@ health:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import node_files
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import service_node
 
 
@@ -254,19 +264,21 @@ def main():
             list_gpus=dict(type="bool", default=False),
             nvidia_smi=dict(type="str", default="nvidia-smi"),
             gpus_required=dict(type="bool", default=False),
+            managed_files=dict(type="list", elements="path", default=[]),
             command_timeout=dict(type="int", default=30),
         ),
         supports_check_mode=True,
     )
     params = dict(module.params)
     timeout = params.pop("command_timeout")
+    managed = node_files.states(params.pop("managed_files"))
     if params["health_wait"] < 0:
         module.fail_json(msg="health_wait must be 0 (one try) or a number of seconds")
     bad_ports = [port for port in params["health_ports"] if not 0 < port < 65536]
     if bad_ports:
         module.fail_json(msg=f"health_ports must be between 1 and 65535, not {bad_ports}")
     node = service_node.ServiceNode(service_node.module_runner(module, timeout))
-    module.exit_json(changed=False, **node.facts(**params))
+    module.exit_json(changed=False, managed_files=managed, **node.facts(**params))
 
 
 if __name__ == "__main__":
