@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ansible_collections.nixl_efa.cluster.plugins.callback.progress import Heartbeat
+from ansible_collections.nixl_efa.cluster.plugins.callback.progress import elapsed_text
 from ansible_collections.nixl_efa.cluster.plugins.callback.progress import progress_line
 from tests.unit.playbook_env import playbook_environ
 
@@ -68,3 +70,51 @@ def test_progress_line_says_the_round_and_only_when_there_is_progress():
     assert progress_line("h", "Wait", {"progress": "done"}) == "  [h] Wait: done"
     for result in ({}, {"progress": ""}, {"progress": "   "}, {"progress": {"n": 1}}, {"rc": 1}):
         assert progress_line("h", "Wait", result) is None
+
+
+LONG = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Install something slow
+      ansible.builtin.command: "sleep {{ 4 if inventory_hostname == 'slow' else 0 }}"
+      changed_when: false
+    - name: Something quick
+      ansible.builtin.command: "true"
+      changed_when: false
+"""
+
+
+def test_a_long_task_says_which_hosts_it_still_runs_on(tmp_path):
+    (tmp_path / "play.yml").write_text(LONG)
+    (tmp_path / "hosts.ini").write_text("slow\nquick\n")
+    environ = playbook_environ(ANSIBLE_CALLBACKS_ENABLED="nixl_efa.cluster.progress", NIXL_EFA_PROGRESS_HEARTBEAT="2")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp_path / "hosts.ini"), "-c", "local",
+         "-e", f"ansible_python_interpreter={sys.executable}", str(tmp_path / "play.yml")],
+        env=environ, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    said = [line for line in result.stdout.splitlines() if line.startswith("  [still running] ")]
+    # At 2 s (and maybe 4 s, the machine's pace decides), only the slow host; never the quick task.
+    assert said and said[0] == "  [still running] Install something slow: 2s, on 1 of 2 hosts: slow", result.stdout
+    assert all(line.endswith("on 1 of 2 hosts: slow") and "Something quick" not in line for line in said), said
+
+
+def test_heartbeat_says_one_line_per_period_while_hosts_run():
+    beat = Heartbeat(30)
+    assert beat.line(100.0) is None  # no task yet
+    beat.start_task("Install MLflow", 100.0)
+    for host in ("i-1", "i-2"):
+        beat.start_host(host)
+    assert beat.line(129.0) is None
+    assert beat.line(130.5) == "  [still running] Install MLflow: 30s, on 2 of 2 hosts: i-1, i-2"
+    assert beat.line(140.0) is None  # once per period
+    beat.end_host("i-1")
+    assert beat.line(220.0) == "  [still running] Install MLflow: 2m00s, on 1 of 2 hosts: i-2"
+    beat.end_host("i-2")
+    assert beat.line(400.0) is None  # every host done
+    beat.start_task("Next", 500.0)
+    assert beat.line(531.0) is None  # no host started yet
+    assert Heartbeat(0).line(1e9) is None
+    assert (elapsed_text(59.9), elapsed_text(61), elapsed_text(3600)) == ("59s", "1m01s", "60m00s")
