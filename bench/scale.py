@@ -10,7 +10,8 @@ bench/run.py: moto and the stand-ins on 127.0.0.1:PORT, its nodes on 127.<PORT m
    makes the nodes);
 2. configure.yml on the fresh nodes, timed;
 3. validate.yml, timed;
-4. make lab-down, always, also after a failure or an interrupt.
+4. make lab-down, always, also after a failure or an interrupt. A failed step ends its count only:
+   the next count has a fresh lab (an interrupt, or a lab that could not be taken down, ends it all).
 
 Then, with --latency S (default 0.3; 0 leaves it out), every count again on a fresh lab with
 LAB_SSM_COMMAND_LATENCY=S (each line sent to a node that much later: a controller far from its nodes).
@@ -23,11 +24,11 @@ the API calls the lab answered (SSM sessions among them), and the CPU seconds of
 local AWS (moto) and of the node containers (their cgroups). Per count: the fabric pairs that
 validation ran (fi_pingpong and NIXL around the ring), from its report.
 
-Writes bench/results/scale-<UTC timestamp>.json and .md, prints the Markdown, and, when every run
-finished, overwrites bench/results/scale-latest.json with the figures scripts read (nodes,
-wall_ratio_8_to_2, pairs_tested, remote_tasks_per_host, ...). Logs stay in
-.lab/<PORT>/scale-<timestamp>/. Nothing here asserts a time: the goal (8 nodes within 1.5 times the
-2-node wall time) is reported, never enforced. It exits non-zero only when a step itself failed.
+Writes bench/results/scale-<UTC timestamp>.json and .md, prints the Markdown, and overwrites
+bench/results/scale-latest.json with the figures scripts read (nodes, wall_ratio_8_to_2,
+pairs_tested, remote_tasks_per_host, ...; complete false and errors when a step failed). Logs stay
+in .lab/<PORT>/scale-<timestamp>/. Nothing here asserts a time: the goal (8 nodes within 1.5 times
+the 2-node wall time) is reported, never enforced. It exits non-zero only when a step itself failed.
 """
 
 import argparse
@@ -251,6 +252,7 @@ def count_summary(entry):
         run = steps.get(step)
         ok = bool(run) and run.get("rc") == 0
         complete = complete and ok
+        summary.setdefault("finished", {})[step] = ok
         summary[f"{step}_seconds"] = run["seconds"] if run else None
         cpu = (run or {}).get("cpu") or {}
         summary.setdefault("controller_cpu_seconds", {})[step] = cpu.get("controller_seconds")
@@ -289,6 +291,19 @@ def wall_ratio(summaries):
     return round(largest["wall_seconds"] / smallest["wall_seconds"], 3), counts
 
 
+def playbook_ratios(summaries):
+    """Per playbook, its wall seconds on the largest count over the smallest's (None unless both finished it)."""
+    if len(summaries) < 2:
+        return {step: None for step, _playbook in PLAYBOOKS}
+    largest = max(summaries, key=lambda s: s["nodes"])
+    smallest = min(summaries, key=lambda s: s["nodes"])
+    ratios = {}
+    for step, _playbook in PLAYBOOKS:
+        done = all(s["finished"][step] and s[f"{step}_seconds"] for s in (largest, smallest))
+        ratios[step] = round(largest[f"{step}_seconds"] / smallest[f"{step}_seconds"], 3) if done else None
+    return ratios
+
+
 def series(results):
     """The runs grouped by latency (0 first), each with its counts' figures and its wall ratio."""
     out = []
@@ -301,16 +316,30 @@ def series(results):
                 "counts": {str(s["nodes"]): s for s in summaries},
                 "wall_ratio": ratio,
                 "wall_ratio_counts": counts,
+                "wall_ratio_by_playbook": playbook_ratios(summaries),
                 "goal_met": None if ratio is None else ratio <= GOAL_WALL_RATIO,
             }
         )
     return out
 
 
+def errors(results):
+    """What went wrong, per run key (and "run" for what stopped the whole run)."""
+    found = {e["key"]: " ".join(filter(None, (e.get("error"), e.get("teardown_error")))) for e in results["runs"]}
+    found = {k: v for k, v in found.items() if v}
+    if results.get("error"):
+        found["run"] = results["error"]
+    return found
+
+
 def latest(results, results_file):
-    """What scripts read (bench/results/scale-latest.json): the figures without latency, then with it."""
+    """What scripts read (bench/results/scale-latest.json): the figures without latency, then with it.
+
+    Written after every run, finished or not: complete says whether every count finished both playbooks
+    (a ratio is null where one of its two counts did not), errors what went wrong."""
     groups = series(results)
-    base = next((g for g in groups if not g["latency"]), {"counts": {}, "wall_ratio": None, "wall_ratio_counts": None})
+    empty = {"counts": {}, "wall_ratio": None, "wall_ratio_counts": None, "wall_ratio_by_playbook": None}
+    base = next((g for g in groups if not g["latency"]), empty)
     slow = next((g for g in groups if g["latency"]), None)
     return {
         "schema": LATEST_SCHEMA,
@@ -318,10 +347,13 @@ def latest(results, results_file):
         "started": results["started"],
         "commit": results["machine"].get("commit"),
         "cpus": results["machine"].get("cpus"),
+        "complete": complete(results),
+        "errors": errors(results),
         "nodes": list(results["nodes"]),
         "left_out": results["left_out"],
         "wall_ratio_8_to_2": base["wall_ratio"],
         "wall_ratio_counts": base["wall_ratio_counts"],
+        "wall_ratio_by_playbook": base["wall_ratio_by_playbook"],
         "goal_wall_ratio": GOAL_WALL_RATIO,
         "wall_seconds": {n: s["wall_seconds"] for n, s in base["counts"].items()},
         "pairs_tested": {n: s["pairs_tested"] for n, s in base["counts"].items()},
@@ -333,6 +365,7 @@ def latest(results, results_file):
             "latency": slow["latency"],
             "wall_ratio_8_to_2": slow["wall_ratio"],
             "wall_ratio_counts": slow["wall_ratio_counts"],
+            "wall_ratio_by_playbook": slow["wall_ratio_by_playbook"],
             "wall_seconds": {n: s["wall_seconds"] for n, s in slow["counts"].items()},
             "counts": slow["counts"],
         },
@@ -405,6 +438,24 @@ def markdown(results):
             lines.append(
                 f"{c['largest']} nodes took {group['wall_ratio']:.2f} times the wall time of {c['smallest']} "
                 f"({verdict} the goal of {GOAL_WALL_RATIO:g} for 8 nodes against 2; a benchmark figure, not a test)."
+            )
+        elif group["wall_ratio_counts"]:
+            c = group["wall_ratio_counts"]
+            failed = [
+                f"{step} on {s['nodes']} nodes"
+                for s in counts
+                if s["nodes"] in c.values()
+                for step, _playbook in PLAYBOOKS
+                if not s["finished"][step]
+            ]
+            done = ", ".join(f"{step} {r:.2f} times" for step, r in group["wall_ratio_by_playbook"].items() if r)
+            lines.append(
+                f"No configure + validate ratio: {', '.join(failed)} failed or did not run."
+                + (
+                    f" What passed on both took, on {c['largest']} nodes against {c['smallest']}: {done}."
+                    if done
+                    else ""
+                )
             )
         rows = []
         for s in counts:
@@ -484,21 +535,18 @@ def memory_gib():
 
 
 def write_results(results, results_dir):
-    """scale-<stamp>.json and .md; scale-latest.json only when every run finished. Returns the paths written."""
+    """scale-<stamp>.json and .md, and scale-latest.json overwritten. Returns the paths written."""
     results_dir.mkdir(parents=True, exist_ok=True)
     out = results_dir / f"scale-{results['started']}.json"
     out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     out.with_suffix(".md").write_text(markdown(results), encoding="utf-8")
-    written = [out, out.with_suffix(".md")]
-    if complete(results):
-        try:
-            name = str(out.resolve().relative_to(ROOT))
-        except ValueError:
-            name = str(out)
-        path = results_dir / LATEST
-        path.write_text(json.dumps(latest(results, name), indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        written.append(path)
-    return written
+    try:
+        name = str(out.resolve().relative_to(ROOT))
+    except ValueError:
+        name = str(out)
+    path = results_dir / LATEST
+    path.write_text(json.dumps(latest(results, name), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return [out, out.with_suffix(".md"), path]
 
 
 def complete(results):
@@ -578,8 +626,10 @@ def main(argv=None):
                 try:
                     one_count(lab, entry, os.cpu_count())
                 except (bench.StepFailed, subprocess.TimeoutExpired, OSError) as e:
+                    # The next count has a fresh lab: go on, and exit non-zero at the end.
                     entry["error"] = str(e)
-                    raise
+                    status = 1
+                    print(f"[scale] {key} failed: {e}", flush=True)
                 if entry.get("teardown_error"):
                     raise bench.StepFailed(f"{key}: the lab was not taken down: {entry['teardown_error']}")
     except (bench.StepFailed, subprocess.TimeoutExpired, OSError) as e:
@@ -593,8 +643,6 @@ def main(argv=None):
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     written = write_results(results, args.results_dir)
     print(markdown(results))
-    if len(written) < 3:
-        print(f"[scale] {LATEST} left as it was: the run did not finish", flush=True)
     print(f"[scale] results: {', '.join(map(str, written))}; logs: {work}", flush=True)
     return status
 

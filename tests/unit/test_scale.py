@@ -186,7 +186,7 @@ def test_latest_has_what_scripts_read():
     assert scale.latest(results(entry(2, 100.0, 20.0), entry(8, 130.0, 50.0)), "x")["with_latency"] is None
 
 
-def test_results_files_and_latest_only_when_every_run_finished(tmp_path):
+def test_results_files_and_latest_after_every_run(tmp_path):
     done = results(entry(2, 100.0, 20.0), entry(3, 110.0, 25.0), nodes=(2, 3))
     written = scale.write_results(done, tmp_path)
     assert [p.name for p in written] == [
@@ -195,15 +195,20 @@ def test_results_files_and_latest_only_when_every_run_finished(tmp_path):
         "scale-latest.json",
     ]
     latest = json.loads((tmp_path / "scale-latest.json").read_text())
+    assert latest["complete"] is True and latest["errors"] == {}
     assert latest["wall_ratio_8_to_2"] == pytest.approx(135 / 120, abs=1e-3)
     assert latest["wall_ratio_counts"] == {"largest": 3, "smallest": 2}
     assert latest["results"] == str(tmp_path / "scale-20260101T000000Z.json")
 
-    (tmp_path / "scale-latest.json").write_text("{}")
-    stopped = results(entry(2, 100.0, 20.0), nodes=(2, 3))
-    stopped["error"] = "n3: make lab-up failed"
-    written = scale.write_results(stopped, tmp_path)
-    assert len(written) == 2 and (tmp_path / "scale-latest.json").read_text() == "{}"
+    # A count whose validate failed: latest is overwritten all the same, and says so.
+    failed = entry(3, 110.0, 250.0, rc=2)
+    failed["error"] = "validate: ansible-playbook playbooks/validate.yml failed (rc 2)"
+    scale.write_results(results(entry(2, 100.0, 20.0), failed, nodes=(2, 3)), tmp_path)
+    latest = json.loads((tmp_path / "scale-latest.json").read_text())
+    assert latest["complete"] is False and latest["errors"] == {"n3": failed["error"]}
+    assert latest["wall_ratio_8_to_2"] is None and latest["wall_seconds"] == {"2": 120.0, "3": None}
+    assert latest["wall_ratio_by_playbook"] == {"configure": 1.1, "validate": None}
+    assert latest["counts"]["3"]["configure_seconds"] == 110.0
     missing_latency_runs = results(entry(2, 100.0, 20.0), entry(3, 110.0, 25.0), nodes=(2, 3), latency=0.3)
     assert scale.complete(missing_latency_runs) is False
 
@@ -226,5 +231,10 @@ def test_markdown_of_a_run_that_stopped_early():
     text = scale.markdown(r)
     assert "| 8 | 130.0 | 50.0 | - | - |" in text
     assert "times the wall time" not in text
+    assert (
+        "No configure + validate ratio: validate on 8 nodes failed or did not run. What passed on both took, on 8 "
+        in text
+    )
+    assert "against 2: configure 1.30 times." in text
     assert "**n8:** validate: ansible-playbook" in text
     assert text.rstrip().endswith("failed (rc 2)")
