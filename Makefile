@@ -18,6 +18,9 @@
 #   make e2e      the demo as a test: make demo twice (second run changed=0 for provision and configure), verify_efa.yml, teardown
 #   make bench    benchmarks on a lab of its own (BENCH_PORT, 5071): provision re-run, remote tasks over aws_ssm,
 #                 API calls, NIXL vs memcpy; results in bench/results/ (see docs/PERFORMANCE.md)
+#   make scale    configure + validate on 2 and 8 nodes, each count on a fresh lab of its own (SCALE_PORT, 5073),
+#                 then again with LAB_SSM_COMMAND_LATENCY=0.3 (SCALE_ARGS="--nodes 2,8 --latency 0.3"; vLLM left out):
+#                 wall ratio, remote tasks per host, fabric pairs, the controller's CPU; bench/results/scale-*
 #   make demo     the whole product on the lab: site.yml over amazon.aws.aws_ssm to Debian 12 containers standing in for EC2
 #   make demo-down  teardown.yml on the lab, then the lab itself (its node containers and its local AWS)
 #   make lab-up   the lab's local AWS (lab/labctl.py up: moto + the lab/ stand-ins) in the background on
@@ -63,7 +66,7 @@ PYTHON_312 ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1
 	&& { command -v $$p; break; }; done)
 
 .PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down lab-status
-.PHONY: bench demo demo-down e2e
+.PHONY: bench scale demo demo-down e2e
 .PHONY: release-test release test-newest test-default-core integration-1 integration-2 integration-3
 
 help:
@@ -226,3 +229,12 @@ BENCH_ARGS ?=
 bench: setup
 	$(LAB) engine
 	$(BIN)/python bench/run.py --port $(BENCH_PORT) --image $$($(LAB) image) $(BENCH_ARGS)
+
+# Scale (bench/scale.py): configure + validate on each node count of SCALE_ARGS' --nodes (2,8), each on a
+# fresh lab on SCALE_PORT taken down at the end, even after a failure; results in bench/results/scale-*.
+SCALE_PORT ?= 5073
+SCALE_ARGS ?=
+
+scale: setup
+	$(LAB) engine
+	$(BIN)/python bench/scale.py --port $(SCALE_PORT) --image $$($(LAB) image) $(SCALE_ARGS)

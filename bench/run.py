@@ -221,11 +221,13 @@ class Lab:
     def inventory_args(self):
         return ["-i", "inventories/lab", "-i", str(self.addresses)]
 
-    def playbook(self, step, playbook, *, latency=0.0, count_calls=True):
-        """One timed ansible-playbook run; its play summary, task rows and the API calls it caused."""
+    def playbook(self, step, playbook, *, latency=0.0, count_calls=True, options=()):
+        """One timed ansible-playbook run; its play summary, task rows and the API calls it caused.
+
+        options: more ansible-playbook options, before the playbook (bench/scale.py: --skip-tags vllm)."""
         log = self.work / f"{step}.log"
         summary_file = self.work / f"{step}.summary.json"
-        args = [str(BIN / "ansible-playbook"), *self.inventory_args(), playbook]
+        args = [str(BIN / "ansible-playbook"), *self.inventory_args(), *options, playbook]
         args += ["-e", json.dumps(self.extra_vars)]
         env = self.environ(
             NIXL_EFA_PLAY_SUMMARY_FILE=str(summary_file),
@@ -248,6 +250,8 @@ class Lab:
             "seconds": seconds,
             "log": str(log.relative_to(ROOT)),
         }
+        if options:
+            run["options"] = list(options)
         if count_calls:
             run["calls"] = summarize_calls(self.calls())
         summary = read_json(summary_file) or {"plays": []}
