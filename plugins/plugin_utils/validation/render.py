@@ -148,7 +148,7 @@ def _pairs_md(check):
     for row in pairs:
         values = [
             _percent(row["figures"].get(name)) if "share_of" in name else row["figures"].get(name)
-            for name, _ in columns
+            for name in (column[0] for column in columns)
         ]
         name = row["pair"] + (" (slowest)" if row["pair"] == details.get("slowest") and len(pairs) > 1 else "")
         lines.append(

@@ -241,10 +241,12 @@ def tcp_receive(conn, buf, deadline):
     if magic != TCP_MAGIC or size != buf.nbytes:
         raise ValueError(f"unexpected header from the initiator: {magic!r}, {size} bytes (expected {buf.nbytes})")
     view = memoryview(buf).cast("B")
-    for _ in range(iterations):
+    received = 0
+    while received < iterations:
         recv_exact(conn, view)
         conn.sendall(b"\x01")
-    return iterations
+        received += 1
+    return received
 
 
 def tcp_figures(src, ip, port, iterations, deadline):
@@ -381,7 +383,7 @@ def shm_figures(np, api, src, iterations, tls, seconds):
             chunks.append(chunk)
     finally:
         os.close(read_end)
-        _, status = os.waitpid(pid, 0)
+        status = os.waitpid(pid, 0)[1]
     if timed_out:
         return {"shm_error": f"the shared-memory transfer did not finish within {seconds} s"}
     try:
@@ -418,7 +420,7 @@ def run_target(np, api, args, result):
         if tcp["listener"] is None:
             return
         try:
-            conn, _ = tcp["listener"].accept()
+            conn = tcp["listener"].accept()[0]
         except BlockingIOError:
             return
         tcp["listener"].close()

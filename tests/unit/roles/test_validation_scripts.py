@@ -9,6 +9,7 @@ transfer, fi_pingpong and MLflow are exercised by the lab run described in the r
 
 import contextlib
 import ctypes
+import faulthandler
 import http.server
 import importlib.util
 import io
@@ -789,7 +790,7 @@ def tcp_target(np, iterations, size=1 << 20):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                conn, _ = listener.accept()
+                conn = listener.accept()[0]
                 break
             except BlockingIOError:
                 time.sleep(0.01)
@@ -870,6 +871,7 @@ def test_shared_memory_transfer_reports_why_it_did_not_run():
 
     class Crashes(FakeShmAgent):
         def transfer(self, handle, notif):
+            faulthandler.disable()  # pytest's, inherited by the child: no traceback dump on stderr
             os.kill(os.getpid(), signal.SIGSEGV)
 
     class Hangs(FakeShmAgent):
@@ -1064,7 +1066,9 @@ NIXL_PYTHON = os.environ.get("NIXL_EFA_TEST_NIXL_PYTHON", "")
 
 def two_free_ports():
     """A port whose next one is free as well (the NIXL listener and the plain TCP copy)."""
-    for _ in range(50):
+    tries = 50
+    while tries:
+        tries -= 1
         port = free_port()
         if port < 65535:
             try:

@@ -52,7 +52,8 @@ TARGET = dict(TARGET_OK, tcp_port=47595, tcp_received=5, tcp_match=True)
 PAIR = {"initiator": "a", "target": "b", "backend": "UCX"}
 
 
-def yardsticks(initiator=INITIATOR, target=TARGET, pair=PAIR, **settings):
+def yardsticks(initiator=None, target=None, pair=None, **settings):
+    initiator, target, pair = initiator or INITIATOR, target or TARGET, pair or PAIR
     settings = dict({"nixl_backend": "UCX", "fabric_provider": "tcp"}, **settings)
     found = pair_yardsticks(pair, initiator, target, dict(FLOORS, **settings))
     return {y["id"]: y for y in found}
@@ -320,7 +321,7 @@ def test_ring_yardsticks_name_the_lowest_pair_and_warn_per_pair():
 
 
 def test_ring_yardstick_skipped_when_no_pair_measured_it():
-    old = {k: v for k, v in INITIATOR_OK.items()}
+    old = dict(INITIATOR_OK)
     report = ring_report({"n0": old, "n1": old, "n2": old})
     check = next(c for c in report["checks"] if c["id"] == "nixl.transfer")
     assert [y["status"] for y in check["details"]["yardsticks"]] == ["skipped", "skipped"]
