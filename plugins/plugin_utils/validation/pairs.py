@@ -202,7 +202,8 @@ def _yardstick_figures(initiator):
 
     A plain memory copy on the initiator's node (memcpy_gbps, share_of_memcpy: NIXL's GB/s as a share of
     it), a plain TCP copy to the target (tcp_gbps, share_of_tcp) and NIXL through UCX shared memory on
-    the initiator's node (shm_gbps, shm_share_of_memcpy). Answers of older transfer scripts lack some:
+    the initiator's node (shm_gbps, shm_share_of_memcpy against the memory copy timed in turn with it,
+    shm_memcpy_gbps). Answers of older transfer scripts lack some:
     then those are left out, never made up.
     """
     figures = {}
@@ -223,11 +224,17 @@ def _yardstick_figures(initiator):
                 given = round(initiator[part] / value, 4)
             if given is not None:
                 figures[name] = given
-    if figures.get("shm_gbps") and figures.get("memcpy_gbps"):
+    if figures.get("shm_gbps"):
+        # Against the memory copy timed in turn with the transfers; older answers: the earlier one.
+        memcpy = _number(initiator.get("shm_memcpy_gbps"))
+        if memcpy and memcpy > 0:
+            figures["shm_memcpy_gbps"] = memcpy
+        memcpy = memcpy or figures.get("memcpy_gbps")
         given = _number(initiator.get("shm_share_of_memcpy"))
-        figures["shm_share_of_memcpy"] = (
-            given if given is not None else round(figures["shm_gbps"] / figures["memcpy_gbps"], 4)
-        )
+        if given is None and memcpy:
+            given = round(figures["shm_gbps"] / memcpy, 4)
+        if given is not None:
+            figures["shm_share_of_memcpy"] = given
     return figures
 
 

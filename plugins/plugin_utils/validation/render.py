@@ -207,7 +207,8 @@ def _figures_md(report):
             )
             + (
                 f"; NIXL through UCX shared memory on that node {f['shm_gbps']} GB/s "
-                f"(best {f.get('shm_gbps_best')} GB/s), {f['shm_share_of_memcpy']:.1%} of the memory copy"
+                f"(best {f.get('shm_gbps_best')} GB/s), {f['shm_share_of_memcpy']:.1%} of a memory copy timed "
+                f"in turn with it ({f.get('shm_memcpy_gbps', f.get('memcpy_gbps'))} GB/s)"
                 if f.get("shm_gbps") is not None and f.get("shm_share_of_memcpy") is not None
                 else ""
             )

@@ -3,20 +3,24 @@
 Run as `PYTHON - ARGS < this file` with the Python of the NIXL venv, once as the target (started
 first, in the background) and once as the initiator:
 
-- target: listens for the plain TCP copy on --tcp-port, creates an agent with NIXL's listener
-  thread on --port, registers a DRAM buffer of --size-mib MiB, receives the plain TCP copy (if the
-  initiator makes one) into a second buffer, waits for the initiator's metadata, tells it where the
-  buffer is (a JSON notification: address, length, device), waits until it has seen --iterations
-  transfer notifications, then compares the buffer with the expected pattern (SHA-256 and byte
-  count), and the plain TCP copy's buffer too (tcp_match).
-- initiator: fills a DRAM buffer with the pattern, waits until the target's listener accepts
-  connections, then, while the target only waits, measures three yardsticks of the same buffer,
-  --iterations times each, timed like the transfers:
+- target: takes the plain TCP copy first, before it has any NIXL agent: listens on --tcp-port
+  (for half of --timeout at most), receives each copy whole into a second buffer and answers one
+  byte. Then it creates an agent with NIXL's listener thread on --port, registers a DRAM buffer of
+  --size-mib MiB, waits for the initiator's metadata, tells it where the buffer is (a JSON
+  notification: address, length, device), waits until it has seen --iterations transfer
+  notifications, then compares the buffer with the expected pattern (SHA-256 and byte count), and
+  the plain TCP copy's buffer too (tcp_match).
+- initiator: fills a DRAM buffer with the pattern and measures the same buffer, --iterations times
+  each, timed like the transfers (mean after the first, and the best):
+  - tcp: a plain TCP copy to the target's --tcp-port (retried until the target listens; given up
+    once NIXL's listener on --port accepts connections, which the target opens only after the
+    copy): tcp_gbps, with no NIXL thread on either side;
+  then waits until the target's NIXL listener accepts connections and, while the target only waits
+  and before this side has NIXL threads:
   - memcpy: a plain memory copy into a fresh buffer on this host (numpy.copyto): memcpy_gbps;
   - shm: NIXL through UCX's shared-memory transports between two agents on this host, in a child
-    process whose UCX sees only UCX_TLS=--shm-tls: shm_gbps, and shm_share_of_memcpy;
-  - tcp: a plain TCP copy to the target's --tcp-port (send the buffer, the target receives it all
-    into a buffer and answers one byte): tcp_gbps;
+    process whose UCX sees only UCX_TLS=--shm-tls, each transfer after a memory copy timed alike
+    (shm_memcpy_gbps): shm_gbps, and shm_share_of_memcpy, its share of that copy;
   then fetches the target's metadata from --ip:--port and sends its own (NIXL's peer-to-peer
   metadata exchange), and WRITEs the buffer into the target's --iterations times with --backend,
   timing each transfer; share_of_tcp and share_of_memcpy are the NIXL GB/s as a share of the plain
@@ -212,7 +216,7 @@ def recv_exact(conn, view):
 
 
 def tcp_listener(port):
-    """The target's listener for the plain TCP copy (non-blocking), opened before NIXL's own.
+    """The target's listener for the plain TCP copy.
 
     SO_REUSEADDR (socket.create_server's default) lets it bind next to connections of an earlier
     run in TIME_WAIT; a port that another listener holds is Skipped, naming what holds it.
@@ -220,12 +224,24 @@ def tcp_listener(port):
     if not port:
         raise Skipped("no port for the plain TCP copy (--tcp-port 0)")
     try:
-        listener = socket.create_server(("", port))
+        return socket.create_server(("", port))
     except OSError as e:
         holders = ", ".join(port_holders(port)) or "none seen"
         raise Skipped(f"cannot listen on port {port} for the plain TCP copy: {e} (sockets on that port: {holders})")
-    listener.setblocking(False)
-    return listener
+
+
+def tcp_serve(port, buf, wait, deadline):
+    """The target's side of the plain TCP copy, before it has any NIXL agent: listen on port, take the
+    initiator's connection within `wait` seconds, receive every copy into buf. Returns the copies received.
+    """
+    with tcp_listener(port) as listener:
+        listener.settimeout(max(0.1, wait))
+        try:
+            conn = listener.accept()[0]
+        except socket.timeout:
+            raise Skipped(f"no plain TCP copy came within {wait:g} s (the initiator's answer says why)")
+    with conn:
+        return tcp_receive(conn, buf, deadline)
 
 
 def tcp_receive(conn, buf, deadline):
@@ -249,7 +265,26 @@ def tcp_receive(conn, buf, deadline):
     return received
 
 
-def tcp_figures(src, ip, port, iterations, deadline):
+def tcp_connect(ip, port, nixl_port, deadline):
+    """A connection to the target's plain TCP listener, retried while the target is not listening yet.
+
+    The target listens there first and opens NIXL's listener on nixl_port only once it is done with
+    the plain copy or has given up on it: once nixl_port accepts connections, there is no copy to make.
+    """
+    while True:
+        try:
+            return socket.create_connection((ip, port), timeout=min(5.0, max(1.0, deadline - time.monotonic())))
+        except OSError as e:
+            if port_open(ip, nixl_port):
+                raise Skipped(
+                    f"the target opened NIXL's listener without taking the plain TCP copy on port {port} "
+                    f"(last try: {error_text(e)}); the target's answer says why"
+                ) from e
+            if time.monotonic() > deadline:
+                raise PeerTimeout(f"timed out connecting to {ip}:{port} for the plain TCP copy: {error_text(e)}") from e
+
+
+def tcp_figures(src, ip, port, iterations, deadline, nixl_port):
     """The initiator's side: send src over a plain TCP connection to ip:port iterations times.
 
     Each copy is timed from the first byte sent to the target's one-byte answer that it has the
@@ -259,7 +294,7 @@ def tcp_figures(src, ip, port, iterations, deadline):
         raise Skipped("no port for the plain TCP copy (--tcp-port 0)")
     view = memoryview(src).cast("B")
     seconds = []
-    with socket.create_connection((ip, port), timeout=min(10.0, max(1.0, deadline - time.monotonic()))) as conn:
+    with tcp_connect(ip, port, nixl_port, deadline) as conn:
         conn.settimeout(max(1.0, deadline - time.monotonic()))
         conn.sendall(TCP_HEADER.pack(TCP_MAGIC, len(view), iterations))
         ack = bytearray(1)
@@ -280,7 +315,9 @@ def tcp_figures(src, ip, port, iterations, deadline):
 
 
 def shm_transfer(np, api, src, iterations, tls):
-    """NIXL WRITEs of src between two agents on this host, their UCX limited to shared memory.
+    """NIXL WRITEs of src between two agents on this host, their UCX limited to shared memory, each
+    after a plain memory copy of src timed the same way (shm_memcpy_gbps): copy and transfer take turns,
+    so a busy host slows both alike and the share compares like with like.
 
     Runs in a child process (shm_figures): UCX reads UCX_TLS when the backend is created, and the
     main agent's UCX keeps the transports the role's environment gives it. Both agents are made
@@ -311,8 +348,12 @@ def shm_transfer(np, api, src, iterations, tls):
         SHM_TARGET,
         TAG,
     )
-    seconds = []
+    copy = np.empty_like(src)
+    seconds, copy_seconds = [], []
     for i in range(iterations):
+        start = time.perf_counter()
+        np.copyto(copy, src)
+        copy_seconds.append(time.perf_counter() - start)
         start = time.perf_counter()
         state = initiator.transfer(handle, TAG + f":shm:{i}".encode())
         while state == "PROC":
@@ -330,6 +371,8 @@ def shm_transfer(np, api, src, iterations, tls):
         "shm_gbps_first": gbps(src.nbytes, seconds[0]),
         "shm_gbps_best": gbps(src.nbytes, min(seconds)),
         "shm_match": True,
+        "shm_memcpy_gbps": warm_gbps(src.nbytes, copy_seconds),
+        "shm_memcpy_gbps_best": gbps(src.nbytes, min(copy_seconds)),
     }
 
 
@@ -396,13 +439,14 @@ def shm_figures(np, api, src, iterations, tls, seconds):
 def run_target(np, api, args, result):
     size = args.size_mib * MIB
     deadline = time.monotonic() + args.timeout
-    # The plain TCP copy's listener first: once NIXL's listener accepts connections, the initiator
-    # may connect to this one at any moment.
+    # The plain TCP copy first, before this side has a NIXL agent and its threads: the initiator makes
+    # it before anything else, and NIXL's listener opens only after it (or after half the time, when
+    # no copy came: the initiator then goes on without it).
     result["phase"] = "tcp"
     result["tcp_port"] = args.tcp_port
-    tcp = {"listener": None, "buf": None}
+    tcp_buf = np.empty(size, dtype=np.uint8)
     try:
-        tcp["listener"] = tcp_listener(args.tcp_port)
+        result["tcp_received"] = tcp_serve(args.tcp_port, tcp_buf, args.timeout / 2, deadline)
     except Exception as e:  # noqa: BLE001 (a yardstick: reported, the transfer goes on)
         result["tcp_error"] = error_text(e)
     result["phase"] = "agent"
@@ -413,33 +457,8 @@ def run_target(np, api, args, result):
     result["phase"] = "register"
     reg = agent.register_memory(descs, "DRAM")
     result["phase"] = "metadata"
-    result["listening"] = {"port": args.port, "tcp_port": args.tcp_port}
-
-    def tcp_copy():
-        """Receive the plain TCP copy when the initiator connects; the initiator sends it before NIXL's metadata."""
-        if tcp["listener"] is None:
-            return
-        try:
-            conn = tcp["listener"].accept()[0]
-        except BlockingIOError:
-            return
-        tcp["listener"].close()
-        tcp["listener"] = None
-        tcp["buf"] = np.empty(size, dtype=np.uint8)
-        with conn:
-            try:
-                result["tcp_received"] = tcp_receive(conn, tcp["buf"], deadline)
-            except Exception as e:  # noqa: BLE001 (a yardstick: reported, the transfer goes on)
-                result["tcp_error"] = error_text(e)
-
-    def metadata():
-        tcp_copy()
-        return agent.check_remote_metadata(INITIATOR)
-
-    wait_for(metadata, deadline, "the initiator's metadata")
-    if tcp["listener"] is not None:
-        tcp["listener"].close()
-        result.setdefault("tcp_error", "the initiator made no plain TCP copy before NIXL's metadata exchange")
+    result["listening"] = {"port": args.port}
+    wait_for(lambda: agent.check_remote_metadata(INITIATOR), deadline, "the initiator's metadata")
     where = {"addr": int(buf.ctypes.data), "len": int(buf.nbytes), "dev": 0}
     agent.send_notif(INITIATOR, json.dumps(where).encode())
     result["phase"] = "transfer"
@@ -462,7 +481,7 @@ def run_target(np, api, args, result):
     result["mismatched_bytes"] = int(np.count_nonzero(buf != expected))
     result["match"] = result["sha256"] == result["expected_sha256"] and result["mismatched_bytes"] == 0
     if result.get("tcp_received"):
-        result["tcp_match"] = bool(np.array_equal(tcp["buf"], expected))
+        result["tcp_match"] = bool(np.array_equal(tcp_buf, expected))
     agent.deregister_memory(reg)
     result["phase"] = "done"
     result["ok"] = result["match"]
@@ -475,15 +494,22 @@ def run_initiator(np, api, args, result):
     deadline = time.monotonic() + args.timeout
     src = pattern(np, size, args.seed)
     result["sha256"] = hashlib.sha256(src.tobytes()).hexdigest()
+    # The plain TCP copy first: the target takes it before it creates its NIXL agent, so neither side
+    # has NIXL threads while it runs. Its failure does not fail the transfer.
+    result["phase"] = "tcp"
+    result["tcp_port"] = args.tcp_port
+    try:
+        result.update(tcp_figures(src, args.ip, args.tcp_port, args.iterations, deadline, args.port))
+    except Exception as e:  # noqa: BLE001 (reported beside the transfer's figures)
+        result["tcp_error"] = error_text(e)
     result["phase"] = "metadata"
     # NIXL drops a metadata request to a port nobody listens on yet: wait for the target's
-    # listener first (the target is started just before, in the background).
+    # listener first.
     wait_for(lambda: port_open(args.ip, args.port), deadline, f"the target's listener on {args.ip}:{args.port}")
-    # The yardsticks: the same bytes, the same number of times, through a plain memory copy and
-    # NIXL over UCX shared memory on this host, and a plain TCP copy to the target. Timed now,
-    # while the target only waits and before this side has NIXL threads: after the transfers, the
-    # target's check of the bytes would compete with them for the CPUs. Their failures do not fail
-    # the transfer.
+    # The local yardsticks: the same bytes, the same number of times, through a plain memory copy and
+    # NIXL over UCX shared memory on this host. Timed now, while the target only waits and before
+    # this side has NIXL threads: after the transfers, the target's check of the bytes would compete
+    # with them for the CPUs. Their failures do not fail the transfer.
     result["phase"] = "memcpy"
     try:
         result.update(memcpy_figures(np, src, args.iterations))
@@ -497,14 +523,8 @@ def run_initiator(np, api, args, result):
         result.update(shm_figures(np, api, src, args.iterations, args.shm_tls, budget))
     except Exception as e:  # noqa: BLE001 (reported beside the transfer's figures)
         result["shm_error"] = error_text(e)
-    if result.get("shm_gbps") and result.get("memcpy_gbps"):
-        result["shm_share_of_memcpy"] = share(result["shm_gbps"], result["memcpy_gbps"])
-    result["phase"] = "tcp"
-    result["tcp_port"] = args.tcp_port
-    try:
-        result.update(tcp_figures(src, args.ip, args.tcp_port, args.iterations, deadline))
-    except Exception as e:  # noqa: BLE001 (reported beside the transfer's figures)
-        result["tcp_error"] = error_text(e)
+    if result.get("shm_gbps"):
+        result["shm_share_of_memcpy"] = share(result["shm_gbps"], result.get("shm_memcpy_gbps"))
     result["phase"] = "agent"
     agent = make_agent(api, INITIATOR, args.backend, 0)
     local = dram_descs(np, src)

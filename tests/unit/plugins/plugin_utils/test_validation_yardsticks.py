@@ -46,6 +46,8 @@ INITIATOR = dict(
     shm_gbps=12.5,
     shm_gbps_best=13.0,
     shm_match=True,
+    shm_memcpy_gbps=20.0,
+    shm_memcpy_gbps_best=20.5,
     shm_share_of_memcpy=0.625,
 )
 TARGET = dict(TARGET_OK, tcp_port=47595, tcp_received=5, tcp_match=True)
@@ -83,6 +85,18 @@ def test_a_floor_missed_says_so_with_the_figures():
     )
     assert found["shm_vs_memcpy"]["status"] == "missed"
     assert found["shm_vs_memcpy"]["reason"].endswith("below the 25.0 % floor")
+
+
+def test_shared_memory_is_judged_against_the_copy_timed_in_turn_with_it():
+    # The copy timed alongside the transfers (12.5 GB/s here) rather than the earlier one (20 GB/s).
+    initiator = dict(INITIATOR, shm_memcpy_gbps=12.5, shm_share_of_memcpy=None)
+    found = yardsticks(initiator)["shm_vs_memcpy"]
+    assert found["value"] == 1.0 and found["reason"].startswith(
+        "UCX shared memory 12.5 GB/s, 100.0 % of a memory copy (12.5"
+    )
+    # An answer without it (an older script): the earlier memory copy.
+    initiator = {k: v for k, v in INITIATOR.items() if not k.startswith(("shm_memcpy", "shm_share"))}
+    assert yardsticks(initiator)["shm_vs_memcpy"]["value"] == 0.625
 
 
 def test_shares_are_computed_when_the_answer_lacks_them():
@@ -152,7 +166,13 @@ def test_tcp_yardstick_without_its_figure_is_skipped_never_met(initiator, target
             "skipped: shm: NIXL has no UCX plugin here (plugins: LIBFABRIC)",
         ),
         (
-            dict(INITIATOR, memcpy_gbps=None, memcpy_error="RuntimeError: the memory copy differs from its source"),
+            dict(
+                INITIATOR,
+                memcpy_gbps=None,
+                shm_memcpy_gbps=None,
+                shm_share_of_memcpy=None,
+                memcpy_error="RuntimeError: the memory copy differs from its source",
+            ),
             "skipped: memcpy: RuntimeError: the memory copy differs from its source",
         ),
         (INITIATOR_OK, "skipped: the transfer script reported no shared-memory transfer"),
@@ -192,6 +212,7 @@ def test_report_carries_figures_yardsticks_and_no_warning_when_met():
     figures = check["figures"]
     assert (figures["tcp_gbps"], figures["tcp_gbps_best"], figures["share_of_tcp"]) == (2.0, 2.5, 0.642)
     assert (figures["shm_gbps"], figures["shm_gbps_best"], figures["shm_share_of_memcpy"]) == (12.5, 13.0, 0.625)
+    assert figures["shm_memcpy_gbps"] == 20.0
     assert check["details"]["tcp_port"] == 47595
     assert [(y["id"], y["status"]) for y in check["details"]["yardsticks"]] == [
         ("nixl_vs_tcp", "met"),
@@ -222,7 +243,10 @@ def test_a_missed_floor_is_a_warning_with_its_reason_and_the_check_still_passes(
     assert "| 25.0 % (`validation_nixl_shm_min_share_of_memcpy`) | 62.5 % (a -> b) | met |" in text
     line = next(line for line in text.splitlines() if line.startswith("- NIXL UCX WRITE:"))
     assert "; 30.0% of a plain TCP copy of the same buffer between the same nodes (2.0 GB/s, best 2.5 GB/s)" in line
-    assert "; NIXL through UCX shared memory on that node 12.5 GB/s (best 13.0 GB/s), 62.5% of the memory copy" in line
+    assert line.endswith(
+        "; NIXL through UCX shared memory on that node 12.5 GB/s (best 13.0 GB/s), 62.5% of a memory copy timed in "
+        "turn with it (20.0 GB/s)"
+    )
     nixl = next(c for c in report["checks"] if c["id"] == "nixl.transfer")
     assert validation_check_line(nixl).endswith(f" [1 warning(s): {warning}]")
 
