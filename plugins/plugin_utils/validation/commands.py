@@ -59,6 +59,16 @@ def _source_env_file(env_file):
     return f"if [ -r {quoted} ]; then set -a; . {quoted}; set +a; fi; "
 
 
+def nixl_tcp_port(settings):
+    """The target's port for the plain TCP copy: the one after validation_nixl_port (0: none above 65535).
+
+    Between the nodes the cluster's security group allows all traffic from itself, so it is open wherever
+    the NIXL port is; on the nodes it must be free (the target names what holds it otherwise).
+    """
+    port = _int(settings, "nixl_port", 47594)
+    return port + 1 if port < 65535 else 0
+
+
 def nixl_command(settings, node, backend, stamp, role, target_ip=""):
     """The NIXL script's command line (bash, the script on stdin): the nixl role's environment file,
     then its venv's Python. node: the plan's NIXL entry for the node (python, module, env_file)."""
@@ -74,6 +84,8 @@ def nixl_command(settings, node, backend, stamp, role, target_ip=""):
         shlex.quote(str(backend or "")),
         "--port",
         str(_int(settings, "nixl_port", 47594)),
+        "--tcp-port",
+        str(nixl_tcp_port(settings)),
         "--size-mib",
         str(_int(settings, "nixl_size_mib", 64)),
         "--iterations",

@@ -7,7 +7,8 @@
 fi_pingpong table parser.
 
 A check is a dict: id, title, node (null for a check between nodes), nodes, status (passed, failed
-or skipped), reason (one line), figures (numbers), details, and for a failure cause and fix.
+or skipped), reason (one line), figures (numbers), details, warnings (lines: floors a figure missed,
+each with its reason; they do not change the status), and for a failure cause and fix.
 """
 
 import json
@@ -21,7 +22,19 @@ NCCL_MARKER = "NIXL_EFA_NCCL_RESULT"
 STATUSES = ("passed", "failed", "skipped")
 
 
-def make_check(check_id, title, status, reason, node=None, nodes=None, figures=None, details=None, kind=None, ctx=None):
+def make_check(
+    check_id,
+    title,
+    status,
+    reason,
+    node=None,
+    nodes=None,
+    figures=None,
+    details=None,
+    kind=None,
+    ctx=None,
+    warnings=None,
+):
     check = {
         "id": check_id,
         "title": title,
@@ -31,6 +44,7 @@ def make_check(check_id, title, status, reason, node=None, nodes=None, figures=N
         "reason": reason,
         "figures": figures or {},
         "details": details or {},
+        "warnings": list(warnings or []),
     }
     if status == "failed":
         check.update(hint(kind or check_id.split(".")[0], **dict({"node": node}, **(ctx or {}))))

@@ -11,6 +11,7 @@ always had) are the slowest pair's. Results of the one-pair layout ({server_star
 {initiator, target}, without pairs) are read as the first pair's.
 """
 
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.commands import nixl_tcp_port
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import as_dict
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import has_run
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import json_line
@@ -20,6 +21,9 @@ from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import planned_check
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import tail_lines
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import without_keys
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.yardsticks import pair_yardsticks
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.yardsticks import ring_yardsticks
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.yardsticks import warning_of
 
 PINGPONG_TITLE = "fi_pingpong around the ring of nodes (each node to the next)"
 NIXL_TITLE = "NIXL transfer around the ring of nodes (each node to the next)"
@@ -35,8 +39,8 @@ def pair_key(first, second):
     return f"{first}/{second}"
 
 
-def _row(first, second, status, reason, figures, details, kind=None, ctx=None):
-    return {
+def _row(first, second, status, reason, figures, details, kind=None, ctx=None, yardsticks=None):
+    row = {
         "pair": pair_label(first, second),
         "key": pair_key(first, second),
         "nodes": [first, second],
@@ -47,6 +51,9 @@ def _row(first, second, status, reason, figures, details, kind=None, ctx=None):
         "kind": kind,
         "ctx": ctx or {},
     }
+    if yardsticks is not None:
+        row["yardsticks"] = yardsticks
+    return row
 
 
 def _pair_results(plan, results):
@@ -85,6 +92,10 @@ def ring_check(check_id, title, plan, rows, metric):
         slowest=slowest["pair"] if slowest else None,
         left_out=left_out,
     )
+    # Missed yardsticks are warnings, pair by pair; they do not change the check's status.
+    warnings = [warning_of(y) for r in rows for y in r.get("yardsticks") or [] if y["status"] == "missed"]
+    if any("yardsticks" in r for r in rows):
+        details["yardsticks"] = ring_yardsticks(rows)
     status = "failed" if failed else "passed"
     return make_check(
         check_id,
@@ -96,6 +107,7 @@ def ring_check(check_id, title, plan, rows, metric):
         details=details,
         kind=failed[0]["kind"] if failed else None,
         ctx=failed[0]["ctx"] if failed else None,
+        warnings=warnings,
     )
 
 
@@ -181,20 +193,48 @@ def _pingpong_pair(plan, results, settings):
     return _row(plan["client"], plan["server"], "failed", reason, summary, details, kind, ctx)
 
 
-def _memcpy_figures(initiator):
-    """The initiator's plain memory copy of the same buffer, and the NIXL GB/s as a share of it.
+def _number(value):
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
-    Answers of the transfer script before the yardstick existed have no memcpy_gbps: then nothing.
+
+def _yardstick_figures(initiator):
+    """The initiator's yardsticks of the same buffer, and the shares, as figures.
+
+    A plain memory copy on the initiator's node (memcpy_gbps, share_of_memcpy: NIXL's GB/s as a share of
+    it), a plain TCP copy to the target (tcp_gbps, share_of_tcp) and NIXL through UCX shared memory on
+    the initiator's node (shm_gbps, shm_share_of_memcpy against the memory copy timed in turn with it,
+    shm_memcpy_gbps). Answers of older transfer scripts lack some:
+    then those are left out, never made up.
     """
-    memcpy = initiator.get("memcpy_gbps")
-    if not isinstance(memcpy, (int, float)) or isinstance(memcpy, bool) or memcpy <= 0:
-        return {}
-    share = initiator.get("share_of_memcpy")
-    if not isinstance(share, (int, float)) or isinstance(share, bool):
-        share = round(initiator["gbps"] / memcpy, 4)
-    figures = {"memcpy_gbps": memcpy, "share_of_memcpy": share}
-    if isinstance(initiator.get("memcpy_gbps_best"), (int, float)):
-        figures["memcpy_gbps_best"] = initiator["memcpy_gbps_best"]
+    figures = {}
+    for measure, best, shares in (
+        ("memcpy_gbps", "memcpy_gbps_best", (("share_of_memcpy", "gbps"),)),
+        ("tcp_gbps", "tcp_gbps_best", (("share_of_tcp", "gbps"),)),
+        ("shm_gbps", "shm_gbps_best", ()),
+    ):
+        value = _number(initiator.get(measure))
+        if value is None or value <= 0:
+            continue
+        figures[measure] = value
+        if _number(initiator.get(best)) is not None:
+            figures[best] = initiator[best]
+        for name, part in shares:
+            given = _number(initiator.get(name))
+            if given is None and _number(initiator.get(part)) is not None:
+                given = round(initiator[part] / value, 4)
+            if given is not None:
+                figures[name] = given
+    if figures.get("shm_gbps"):
+        # Against the memory copy timed in turn with the transfers; older answers: the earlier one.
+        memcpy = _number(initiator.get("shm_memcpy_gbps"))
+        if memcpy and memcpy > 0:
+            figures["shm_memcpy_gbps"] = memcpy
+        memcpy = memcpy or figures.get("memcpy_gbps")
+        given = _number(initiator.get("shm_share_of_memcpy"))
+        if given is None and memcpy:
+            given = round(figures["shm_gbps"] / memcpy, 4)
+        if given is not None:
+            figures["shm_share_of_memcpy"] = given
     return figures
 
 
@@ -207,6 +247,7 @@ def _nixl_pair(plan, results, settings):
     size = settings.get("nixl_size_mib")
     details = {
         "backend": plan["backend"],
+        "tcp_port": nixl_tcp_port(settings),
         "initiator": dict(
             without_keys(initiator, "traceback"),
             node=plan["initiator"],
@@ -236,9 +277,10 @@ def _nixl_pair(plan, results, settings):
             "size_mib": size,
             "iterations": initiator.get("iterations"),
         }
-        figures.update(_memcpy_figures(initiator))
+        figures.update(_yardstick_figures(initiator))
     if target.get("phase") == "done":
         figures["bytes_match"] = bool(target.get("match"))
+    yardsticks = pair_yardsticks(plan, initiator, target, settings)
     match = bool(target.get("match")) and target.get("sha256") == initiator.get("sha256")
     if initiator.get("ok") and target.get("ok") and match:
         reason = (
@@ -247,7 +289,7 @@ def _nixl_pair(plan, results, settings):
             f"{initiator['gbps']:.3f} GB/s (first transfer {initiator.get('gbps_first') or 0:.3f} GB/s), bytes match "
             f"(sha256 {str(target.get('sha256'))[:16]})"
         )
-        return _row(plan["initiator"], plan["target"], "passed", reason, figures, details)
+        return _row(plan["initiator"], plan["target"], "passed", reason, figures, details, yardsticks=yardsticks)
     errors = "; ".join(
         f"{side}: {r['error']}" for side, r in (("initiator", initiator), ("target", target)) if r.get("error")
     )
@@ -268,4 +310,4 @@ def _nixl_pair(plan, results, settings):
     else:
         kind, reason = "nixl", errors or "the transfer did not succeed"
     ctx = {"target": plan["target_ip"], "port": settings.get("nixl_port"), "backend": plan["backend"]}
-    return _row(plan["initiator"], plan["target"], "failed", reason, figures, details, kind, ctx)
+    return _row(plan["initiator"], plan["target"], "failed", reason, figures, details, kind, ctx, yardsticks)

@@ -26,7 +26,8 @@ def validation_markdown(report):
         f"# Cluster validation: {report.get('cluster')}",
         "",
         f"- Result: **{summary['status'].upper()}**: {summary['passed']} passed, {summary['failed']} failed, "
-        f"{summary['skipped']} skipped of {summary['checks']} checks",
+        f"{summary['skipped']} skipped of {summary['checks']} checks"
+        + (f", {summary['warnings']} warning(s)" if summary.get("warnings") else ""),
         f"- Entry point `{report.get('entry')}`, started {report.get('started')}, finished {report.get('finished')}",
         f"- Fabric provider `{settings.get('fabric_provider')}`, NIXL backend `{settings.get('nixl_backend')}`",
     ]
@@ -52,6 +53,15 @@ def validation_markdown(report):
                 f"- Likely cause: {check.get('cause', '')}",
                 f"- Fix: {check.get('fix', '')}",
             ]
+    warned = [c for c in report["checks"] if c.get("warnings")]
+    if warned:
+        lines += ["", "## Warnings: floors missed", ""]
+        lines += [
+            "A warning does not fail its check: the figure is below what it should reach, for the reason given.",
+            "",
+        ]
+        for check in warned:
+            lines += [f"- `{check['id']}`: {_md(text)}" for text in check["warnings"]]
     lines += _figures_md(report)
     lines += [
         "",
@@ -81,8 +91,43 @@ _PAIR_FIGURES = {
         ("largest_mb_per_s", "MB/s at the largest size"),
         ("smallest_usec_per_xfer", "usec/xfer at the smallest"),
     ),
-    "nixl.transfer": (("gbps", "GB/s"), ("gbps_first", "first transfer GB/s")),
+    "nixl.transfer": (
+        ("gbps", "GB/s"),
+        ("gbps_first", "first transfer GB/s"),
+        ("tcp_gbps", "plain TCP GB/s"),
+        ("share_of_tcp", "NIXL / TCP"),
+        ("shm_gbps", "UCX shm GB/s"),
+        ("shm_share_of_memcpy", "shm / memcpy"),
+    ),
 }
+
+_YARDSTICK_LABEL = {"met": "met", "missed": "**MISSED**", "skipped": "skip"}
+
+
+def _percent(value):
+    return "-" if value is None else f"{value * 100:.1f} %"
+
+
+def _yardsticks_md(check):
+    """The NIXL check's yardsticks: each floor, whether the pairs met it, and why the floor is there."""
+    yardsticks = (check.get("details") or {}).get("yardsticks") or []
+    if not yardsticks:
+        return []
+    lines = [
+        "",
+        "## NIXL yardsticks: the same buffer through a plain copy",
+        "",
+        "| Yardstick | Floor | Lowest | Status | Result | Why this floor |",
+        "|---|---:|---:|---|---|---|",
+    ]
+    for y in yardsticks:
+        floor = f"{_percent(y['threshold'])} (`{y['setting']}`)" if y.get("threshold") is not None else "-"
+        lowest = _percent(y.get("value")) + (f" ({y['pair']})" if y.get("pair") else "")
+        lines.append(
+            f"| {_md(y['title'])} | {_md(floor)} | {_md(lowest)} | {_YARDSTICK_LABEL[y['status']]} | "
+            f"{_md(y['reason'])} | {_md(y['why'])} |"
+        )
+    return lines
 
 
 def _pairs_md(check):
@@ -101,7 +146,10 @@ def _pairs_md(check):
         "|---|---|" + "---:|" * len(columns) + "---|",
     ]
     for row in pairs:
-        values = [row["figures"].get(column[0]) for column in columns]
+        values = [
+            _percent(row["figures"].get(name)) if "share_of" in name else row["figures"].get(name)
+            for name in (column[0] for column in columns)
+        ]
         name = row["pair"] + (" (slowest)" if row["pair"] == details.get("slowest") and len(pairs) > 1 else "")
         lines.append(
             f"| {_md(name)} | {_LABEL[row['status']]} | "
@@ -120,6 +168,8 @@ def _figures_md(report):
     for check_id in ("fabric.pingpong", "nixl.transfer"):
         if by_id.get(check_id) and by_id[check_id]["status"] != "skipped":
             lines += _pairs_md(by_id[check_id])
+    if by_id.get("nixl.transfer"):
+        lines += _yardsticks_md(by_id["nixl.transfer"])
     pingpong = by_id.get("fabric.pingpong")
     if pingpong and pingpong["details"].get("sizes"):
         details = pingpong["details"]
@@ -143,10 +193,23 @@ def _figures_md(report):
             f"best {f.get('gbps_best')} GB/s), {f.get('size_mib')} MiB x {f.get('iterations')}, "
             f"bytes match: {f.get('bytes_match')}"
             + (
+                f"; {f['share_of_tcp']:.1%} of a plain TCP copy of the same buffer between the same nodes "
+                f"({f['tcp_gbps']} GB/s, best {f.get('tcp_gbps_best')} GB/s)"
+                if f.get("tcp_gbps") is not None and f.get("share_of_tcp") is not None
+                else ""
+            )
+            + (
                 f"; {f['share_of_memcpy']:.1%} of a plain memory copy of the same buffer on "
                 f"{(nixl['details'].get('initiator') or {}).get('node')} ({f['memcpy_gbps']} GB/s, "
                 f"best {f.get('memcpy_gbps_best')} GB/s)"
-                if f.get("memcpy_gbps") is not None
+                if f.get("memcpy_gbps") is not None and f.get("share_of_memcpy") is not None
+                else ""
+            )
+            + (
+                f"; NIXL through UCX shared memory on that node {f['shm_gbps']} GB/s "
+                f"(best {f.get('shm_gbps_best')} GB/s), {f['shm_share_of_memcpy']:.1%} of a memory copy timed "
+                f"in turn with it ({f.get('shm_memcpy_gbps', f.get('memcpy_gbps'))} GB/s)"
+                if f.get("shm_gbps") is not None and f.get("shm_share_of_memcpy") is not None
                 else ""
             )
         )
@@ -175,7 +238,11 @@ def validation_check_line(check):
     """One line for a check: "FAIL fabric.pingpong (val-0, val-1): reason"."""
     where = check.get("node") or ", ".join(check.get("nodes") or [])
     label = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}.get(check.get("status"), "?")
-    return f"{label} {check.get('id')}" + (f" ({where})" if where else "") + f": {check.get('reason')}"
+    line = f"{label} {check.get('id')}" + (f" ({where})" if where else "") + f": {check.get('reason')}"
+    warnings = check.get("warnings") or []
+    if warnings:
+        line += f" [{len(warnings)} warning(s): " + " | ".join(warnings) + "]"
+    return line
 
 
 def _key(text):
@@ -200,6 +267,9 @@ def validation_mlflow_batch(report):
         "nixl_backend",
         "nixl_size_mib",
         "nixl_iterations",
+        "nixl_min_share_of_tcp",
+        "nixl_efa_min_share_of_tcp",
+        "nixl_shm_min_share_of_memcpy",
         "nccl_size_mib",
     ):
         if settings.get(name) is not None:
@@ -210,6 +280,7 @@ def validation_mlflow_batch(report):
                 params[_key(f"node.{node['name']}.{name}")] = node[name]
     summary = report["summary"]
     metrics = {f"checks.{s}": float(summary[s]) for s in STATUSES}
+    metrics["checks.warnings"] = float(summary.get("warnings") or 0)
     tags = {"validation.status": summary["status"], "validation.schema": report.get("schema")}
     for check in report["checks"]:
         key = check["id"] + (f".{check['node']}" if check.get("node") else "")
@@ -232,6 +303,8 @@ def validation_mlflow_batch(report):
                         metrics[_key(f"{prefix}.{name}")] = float(value)
             if check["details"].get("slowest"):
                 tags[_key(f"{check['id']}.slowest_pair")] = check["details"]["slowest"]
+        for yardstick in (check.get("details") or {}).get("yardsticks") or []:
+            tags[_key(f"{check['id']}.yardstick.{yardstick['id']}")] = yardstick["status"]
     return {
         "params": {k: str(v)[:500] for k, v in params.items()},
         "metrics": metrics,

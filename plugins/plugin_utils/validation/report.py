@@ -27,9 +27,11 @@ from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.plan i
 
 
 def summary_of(checks):
-    """Counts per status, the number of checks, and the verdict: failed when one check failed."""
+    """Counts per status, the number of checks, the warnings (floors missed), and the verdict: failed
+    when one check failed (warnings never change it)."""
     counts = {status: sum(1 for c in checks if c["status"] == status) for status in STATUSES}
-    return dict(counts, checks=len(checks), status="failed" if counts["failed"] else "passed")
+    warnings = sum(len(c.get("warnings") or []) for c in checks)
+    return dict(counts, checks=len(checks), warnings=warnings, status="failed" if counts["failed"] else "passed")
 
 
 def with_mlflow_report(report, plan, result):

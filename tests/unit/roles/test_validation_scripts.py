@@ -8,12 +8,16 @@ transfer, fi_pingpong and MLflow are exercised by the lab run described in the r
 """
 
 import contextlib
+import ctypes
+import faulthandler
 import http.server
 import importlib.util
 import io
 import json
+import os
 import pathlib
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +27,9 @@ import types
 import urllib.parse
 
 import pytest
+
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.commands import nixl_command
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.yardsticks import pair_yardsticks
 
 FILES = pathlib.Path(__file__).resolve().parents[3] / "roles" / "validation" / "files"
 
@@ -724,27 +731,204 @@ def test_other_agent_errors_are_not_retried():
     assert api.attempts == 1
 
 
-def test_initiator_reports_the_transfer_and_the_memory_copy():
+class FakeShmAgent(FakeNixlAgent):
+    """nixl._api.nixl_agent with a UCX plugin whose WRITE is a memmove in this process, DONE at once."""
+
+    agents = {}
+
+    def __init__(self, name, config):
+        super().__init__(name, config)
+        self.name, self.regions, self.remote = name, [], {}
+        FakeShmAgent.agents[name] = self
+
+    def get_plugin_list(self):
+        return ["UCX"]
+
+    def create_backend(self, name, params):
+        assert params == {"ucx_error_handling_mode": "none"}
+        FakeShmAgent.tls = os.environ.get("UCX_TLS")
+
+    def get_agent_metadata(self):
+        return self.name.encode()
+
+    def add_remote_agent(self, metadata):
+        return metadata.decode()
+
+    def initialize_xfer(self, op, local, remote, peer, tag):
+        if peer != nixl.SHM_TARGET:
+            return "handle"
+        return (int(local[0][0]), int(remote[0][0]), int(local[0][1]))
+
+    def transfer(self, handle, notif):
+        if handle == "handle":  # the main agent's transfer to the (fake) target
+            return "DONE"
+        src, dst, size = handle
+        ctypes.memmove(dst, src, size)
+        return "DONE"
+
+
+class FakeShmApi(FakeNixlApi):
+    nixl_agent = FakeShmAgent
+
+
+def initiator_args(port, tcp_port=0, **kwargs):
+    return types.SimpleNamespace(
+        **dict(
+            dict(backend="UCX", ip="127.0.0.1", port=port, tcp_port=tcp_port, shm_tls="shm,self"),
+            **dict(dict(size_mib=1, iterations=3, seed=1, timeout=10), **kwargs),
+        )
+    )
+
+
+@contextlib.contextmanager
+def tcp_target(np, iterations, size=1 << 20):
+    """The target's side of the plain TCP copy (tcp_serve) in a thread: yields (port, what it received)."""
+    port = free_port()
+    got = {"buf": np.zeros(size, dtype=np.uint8)}
+
+    def serve():
+        try:
+            got["received"] = nixl.tcp_serve(port, got["buf"], 10, time.monotonic() + 10)
+        except Exception as e:  # noqa: BLE001
+            got["error"] = repr(e)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield port, got
+    finally:
+        thread.join(10)
+
+
+def test_plain_tcp_copy_receives_the_whole_buffer_each_time():
     np = pytest.importorskip("numpy")
-    with socket.socket() as listener:
+    src = nixl.pattern(np, 1 << 20, 5)
+    with tcp_target(np, 4) as (port, got):
+        figures = nixl.tcp_figures(src, "127.0.0.1", port, 4, time.monotonic() + 10, free_port())
+    assert got["received"] == 4 and np.array_equal(got["buf"], src)
+    assert len(figures["tcp_seconds"]) == 4
+    assert figures["tcp_gbps"] > 0 and figures["tcp_gbps_best"] >= figures["tcp_gbps"]
+    # tcp_seconds are rounded to the microsecond, the GB/s come from the unrounded times.
+    assert figures["tcp_gbps_first"] == pytest.approx(nixl.gbps(src.nbytes, figures["tcp_seconds"][0]), rel=0.01)
+
+
+def test_plain_tcp_copy_with_another_size_is_refused_by_the_target():
+    np = pytest.importorskip("numpy")
+    with tcp_target(np, 1, size=4096) as (port, got), pytest.raises(OSError):
+        nixl.tcp_figures(nixl.pattern(np, 8192, 1), "127.0.0.1", port, 1, time.monotonic() + 5, free_port())
+    assert "unexpected header" in got["error"] and "8192 bytes (expected 4096)" in got["error"]
+
+
+def test_plain_tcp_copy_without_a_port_or_a_listener():
+    np = pytest.importorskip("numpy")
+    src = nixl.pattern(np, 4096, 1)
+    with pytest.raises(nixl.Skipped, match=r"no port for the plain TCP copy"):
+        nixl.tcp_figures(src, "127.0.0.1", 0, 1, time.monotonic() + 5, free_port())
+    with pytest.raises(nixl.Skipped, match=r"no port for the plain TCP copy"):
+        nixl.tcp_listener(0)
+    port = free_port()
+    # Nobody listens on either port: retried until the deadline.
+    with pytest.raises(nixl.PeerTimeout, match=rf"timed out connecting to 127.0.0.1:{port} for the plain TCP copy"):
+        nixl.tcp_figures(src, "127.0.0.1", port, 1, time.monotonic() + 0.5, free_port())
+    # NIXL's listener is open: the target went on without the copy.
+    went_on = rf"the target opened NIXL's listener without taking the plain TCP copy on port {port} \(last try: "
+    with socket.create_server(("127.0.0.1", 0)) as nixl_listener, pytest.raises(nixl.Skipped, match=went_on):
+        nixl.tcp_figures(src, "127.0.0.1", port, 1, time.monotonic() + 5, nixl_listener.getsockname()[1])
+
+
+def test_target_gives_up_on_the_plain_tcp_copy_after_its_wait():
+    np = pytest.importorskip("numpy")
+    start = time.monotonic()
+    with pytest.raises(nixl.Skipped, match=r"no plain TCP copy came within 0.3 s \(the initiator's answer says why\)"):
+        nixl.tcp_serve(free_port(), np.zeros(16, dtype=np.uint8), 0.3, time.monotonic() + 5)
+    assert time.monotonic() - start < 3
+
+
+def test_plain_tcp_listener_names_what_holds_its_port():
+    with socket.create_server(("", 0)) as holder:
+        port = holder.getsockname()[1]
+        with pytest.raises(
+            nixl.Skipped, match=rf"cannot listen on port {port} for the plain TCP copy: .*LISTEN :{port}"
+        ):
+            nixl.tcp_listener(port)
+
+
+def test_shared_memory_transfer_runs_in_a_child_with_its_own_ucx_tls():
+    np = pytest.importorskip("numpy")
+    src = nixl.pattern(np, 1 << 20, 9)
+    before = os.environ.get("UCX_TLS")
+    figures = nixl.shm_figures(np, FakeShmApi, src, 3, "posix,self", 20)
+    assert figures["shm_match"] is True and len(figures["shm_seconds"]) == 3
+    assert figures["shm_gbps"] > 0 and figures["shm_gbps_best"] >= figures["shm_gbps"]
+    # The memory copy timed in turn with the transfers.
+    assert figures["shm_memcpy_gbps"] > 0 and figures["shm_memcpy_gbps_best"] >= figures["shm_memcpy_gbps"]
+    # UCX_TLS was set in the child only.
+    assert os.environ.get("UCX_TLS") == before
+
+
+def test_shared_memory_transfer_reports_why_it_did_not_run():
+    np = pytest.importorskip("numpy")
+    src = nixl.pattern(np, 4096, 1)
+
+    class NoUcx(FakeShmAgent):
+        def get_plugin_list(self):
+            return ["LIBFABRIC", "POSIX"]
+
+    class Crashes(FakeShmAgent):
+        def transfer(self, handle, notif):
+            faulthandler.disable()  # pytest's, inherited by the child: no traceback dump on stderr
+            os.kill(os.getpid(), signal.SIGSEGV)
+
+    class Hangs(FakeShmAgent):
+        def transfer(self, handle, notif):
+            return "PROC"
+
+        def check_xfer_state(self, handle):
+            return "PROC"
+
+    class Wrong(FakeShmAgent):
+        def transfer(self, handle, notif):
+            return "DONE"  # nothing copied
+
+    def api(agent):
+        return type("Api", (FakeNixlApi,), {"nixl_agent": agent})
+
+    assert nixl.shm_figures(np, api(NoUcx), src, 2, "shm,self", 20) == {
+        "shm_error": "NIXL has no UCX plugin here (plugins: LIBFABRIC, POSIX)"
+    }
+    assert nixl.shm_figures(np, api(Crashes), src, 2, "shm,self", 20) == {
+        "shm_error": "the shared-memory transfer ended without an answer (killed by SIGSEGV)"
+    }
+    assert nixl.shm_figures(np, api(Hangs), src, 2, "shm,self", 1) == {
+        "shm_error": "the shared-memory transfer did not finish within 1 s"
+    }
+    assert nixl.shm_figures(np, api(Wrong), src, 2, "shm,self", 20) == {
+        "shm_error": "RuntimeError: the shared-memory transfer's bytes differ from the source"
+    }
+
+
+def test_initiator_reports_the_transfer_and_its_yardsticks():
+    np = pytest.importorskip("numpy")
+    with socket.socket() as listener, tcp_target(np, 3) as (tcp_port, got):
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        port = listener.getsockname()[1]
-        args = types.SimpleNamespace(
-            backend="UCX", ip="127.0.0.1", port=port, size_mib=1, iterations=3, seed=1, timeout=10
-        )
         result = {}
-        nixl.run_initiator(np, FakeNixlApi, args, result)
-    assert result["ok"] and result["phase"] == "done" and "memcpy_error" not in result
-    assert len(result["seconds"]) == len(result["memcpy_seconds"]) == 3
+        nixl.run_initiator(np, FakeShmApi, initiator_args(listener.getsockname()[1], tcp_port), result)
+    assert result["ok"] and result["phase"] == "done"
+    assert not {"memcpy_error", "shm_error", "tcp_error"} & set(result)
+    assert len(result["seconds"]) == len(result["memcpy_seconds"]) == len(result["tcp_seconds"]) == 3
+    assert len(result["shm_seconds"]) == 3 and result["shm_tls"] == "shm,self"
     assert result["memcpy_gbps"] > 0 and result["memcpy_gbps_best"] >= result["memcpy_gbps"]
     assert result["share_of_memcpy"] == nixl.share(result["gbps"], result["memcpy_gbps"])
+    assert result["share_of_tcp"] == nixl.share(result["gbps"], result["tcp_gbps"])
+    assert result["shm_share_of_memcpy"] == nixl.share(result["shm_gbps"], result["shm_memcpy_gbps"])
+    assert got["received"] == 3 and np.array_equal(got["buf"], nixl.pattern(np, 1 << 20, 1))
 
 
-def test_initiator_times_the_memory_copy_before_its_agent_exists(monkeypatch):
+def test_initiator_measures_the_yardsticks_before_its_agent_exists(monkeypatch):
     np = pytest.importorskip("numpy")
     order = []
-    copy = nixl.memcpy_figures
+    copy, shm, tcp = nixl.memcpy_figures, nixl.shm_figures, nixl.tcp_figures
 
     class Agent(FakeNixlAgent):
         def __init__(self, name, config):
@@ -755,17 +939,19 @@ def test_initiator_times_the_memory_copy_before_its_agent_exists(monkeypatch):
         nixl_agent = Agent
 
     monkeypatch.setattr(nixl, "memcpy_figures", lambda *a: order.append("memcpy") or copy(*a))
+    monkeypatch.setattr(nixl, "shm_figures", lambda *a: order.append("shm") or shm(*a))
+    monkeypatch.setattr(nixl, "tcp_figures", lambda *a: order.append("tcp") or tcp(*a))
+    monkeypatch.setattr(nixl, "port_open", lambda *a: order.append("nixl listener") or True)
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        args = types.SimpleNamespace(
-            backend="UCX", ip="127.0.0.1", port=listener.getsockname()[1], size_mib=1, iterations=2, seed=1, timeout=10
-        )
-        nixl.run_initiator(np, Api, args, {})
-    assert order == ["memcpy", "agent"]
+        nixl.run_initiator(np, Api, initiator_args(listener.getsockname()[1], iterations=2), {})
+    # The plain TCP copy before the target's NIXL listener is even waited for (the target takes it
+    # before it has an agent), the local yardsticks before this side's agent.
+    assert order == ["tcp", "nixl listener", "memcpy", "shm", "agent"]
 
 
-def test_memcpy_failure_leaves_the_transfer_alone(monkeypatch):
+def test_yardstick_failures_leave_the_transfer_alone(monkeypatch):
     np = pytest.importorskip("numpy")
 
     def broken(*args):
@@ -775,14 +961,74 @@ def test_memcpy_failure_leaves_the_transfer_alone(monkeypatch):
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        args = types.SimpleNamespace(
-            backend="UCX", ip="127.0.0.1", port=listener.getsockname()[1], size_mib=1, iterations=2, seed=1, timeout=10
-        )
         result = {}
-        nixl.run_initiator(np, FakeNixlApi, args, result)
+        # FakeNixlApi has no UCX plugin list: the shared-memory child fails; no TCP listener, and NIXL's
+        # listening: the target went on without the plain copy.
+        nixl.run_initiator(
+            np, FakeNixlApi, initiator_args(listener.getsockname()[1], free_port(), iterations=2), result
+        )
     assert result["ok"] and result["gbps"] > 0
     assert result["memcpy_error"] == "RuntimeError: the memory copy differs from its source"
-    assert "share_of_memcpy" not in result and "memcpy_gbps" not in result
+    assert result["shm_error"].startswith("AttributeError: ")
+    assert result["tcp_error"].startswith("the target opened NIXL's listener without taking the plain TCP copy")
+    assert not {"share_of_memcpy", "memcpy_gbps", "share_of_tcp", "tcp_gbps", "shm_gbps"} & set(result)
+
+
+class FakeTargetAgent(FakeNixlAgent):
+    """The target's agent: the initiator's metadata at once, then every notification."""
+
+    def check_remote_metadata(self, name):
+        return True
+
+    def send_notif(self, name, message):
+        pass
+
+    def get_new_notifs(self):
+        return {nixl.INITIATOR: [nixl.TAG + b":0", nixl.TAG + b":1"]}
+
+
+class TargetApi(FakeNixlApi):
+    nixl_agent = FakeTargetAgent
+
+
+def test_target_takes_the_plain_tcp_copy_before_it_has_an_agent(monkeypatch):
+    np = pytest.importorskip("numpy")
+    order = []
+    serve = nixl.tcp_serve
+    monkeypatch.setattr(nixl, "tcp_serve", lambda *a: order.append("tcp") or serve(*a))
+    monkeypatch.setattr(nixl, "make_agent", lambda *a: order.append("agent") or FakeTargetAgent(a[1], {}))
+    args = types.SimpleNamespace(
+        backend="UCX", port=free_port(), tcp_port=free_port(), size_mib=1, iterations=2, seed=4, timeout=20
+    )
+    src = nixl.pattern(np, 1 << 20, 4)
+    sent = {}
+    # The initiator's side, retried until the target listens (its NIXL port stays closed meanwhile).
+    thread = threading.Thread(
+        target=lambda: sent.update(
+            nixl.tcp_figures(src, "127.0.0.1", args.tcp_port, 2, time.monotonic() + 10, args.port)
+        ),
+        daemon=True,
+    )
+    thread.start()
+    result = {}
+    nixl.run_target(np, TargetApi, args, result)
+    thread.join(10)
+    assert order == ["tcp", "agent"]
+    assert sent["tcp_gbps"] > 0 and result["tcp_received"] == 2 and result["tcp_match"] is True
+    assert result["tcp_port"] == args.tcp_port and "tcp_error" not in result
+    # The fake NIXL wrote nothing into the target's buffer: the plain copy's bytes do not count for it.
+    assert result["match"] is False and not result["ok"]
+
+
+def test_target_without_a_plain_tcp_copy_goes_on_after_half_its_time():
+    np = pytest.importorskip("numpy")
+    args = types.SimpleNamespace(
+        backend="UCX", port=free_port(), tcp_port=free_port(), size_mib=1, iterations=2, seed=4, timeout=2
+    )
+    result = {}
+    nixl.run_target(np, TargetApi, args, result)
+    assert result["tcp_error"] == "no plain TCP copy came within 1 s (the initiator's answer says why)"
+    assert "tcp_match" not in result and "tcp_received" not in result and result["phase"] == "done"
 
 
 def test_share_of_memcpy():
@@ -821,3 +1067,72 @@ def test_single_server_without_systemctl_is_reported_not_raised(monkeypatch):
     args = types.SimpleNamespace(single="http://127.0.0.1:9", single_unit=SINGLE_UNIT)
     result = http_checks.single_server(args, http_checks.Client(0.5), {"prompt": "x"})
     assert not result["ok"] and result["error"].startswith(f"systemctl start {SINGLE_UNIT}: ")
+
+
+# --- the real NIXL, opt-in ---------------------------------------------------------------------
+
+NIXL_PYTHON = os.environ.get("NIXL_EFA_TEST_NIXL_PYTHON", "")
+
+
+def two_free_ports():
+    """A port whose next one is free as well (the NIXL listener and the plain TCP copy)."""
+    tries = 50
+    while tries:
+        tries -= 1
+        port = free_port()
+        if port < 65535:
+            try:
+                with socket.create_server(("", port + 1)):
+                    return port
+            except OSError:
+                continue
+    raise RuntimeError("no two adjacent free ports")
+
+
+@pytest.mark.skipif(not NIXL_PYTHON, reason="NIXL_EFA_TEST_NIXL_PYTHON: a Python with numpy and nixl_cu12")
+def test_real_nixl_over_loopback_with_its_yardsticks(tmp_path):
+    """The script as the role runs it (the plan's command lines, the script on stdin), target and initiator
+    on 127.0.0.1 with UCX over TCP, as in the lab: every yardstick measured, none skipped."""
+    settings = {
+        "nixl_port": two_free_ports(),
+        "nixl_size_mib": 16,
+        "nixl_iterations": 3,
+        "nixl_timeout": 60,
+        "nixl_backend": "UCX",
+        "fabric_provider": "tcp",
+        "nixl_min_share_of_tcp": 0.0,
+        "nixl_shm_min_share_of_memcpy": 0.0,
+    }
+    node_entry = {"python": NIXL_PYTHON, "module": "nixl_cu12"}
+    env = dict(os.environ, UCX_TLS="tcp", UCX_NET_DEVICES="lo")
+    script = FILES / "nixl_transfer.py"
+    command = nixl_command(settings, node_entry, "UCX", "20261206T131425Z", "target")
+    with script.open("rb") as stdin, (tmp_path / "out").open("wb") as out, (tmp_path / "err").open("wb") as err:
+        target = subprocess.Popen(["bash", "-c", command], stdin=stdin, stdout=out, stderr=err, env=env)
+    initiator = subprocess.run(
+        ["bash", "-c", nixl_command(settings, node_entry, "UCX", "20261206T131425Z", "initiator", "127.0.0.1")],
+        input=script.read_bytes(),
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    target.wait(timeout=120)
+    sent = json.loads(initiator.stdout.decode().strip().splitlines()[-1])
+    got = json.loads((tmp_path / "out").read_text().strip().splitlines()[-1])
+    target_err = (tmp_path / "err").read_text()
+    assert sent["ok"] and got["ok"] and got["match"], (sent, got, initiator.stderr[-2000:], target_err[-2000:])
+    assert got["tcp_match"] is True and got["tcp_received"] == 3 and sent["tcp_port"] == settings["nixl_port"] + 1
+    assert sent["shm_match"] is True and sent["shm_tls"] == "shm,self"
+    for name in (
+        "gbps",
+        "memcpy_gbps",
+        "tcp_gbps",
+        "shm_gbps",
+        "shm_memcpy_gbps",
+        "share_of_tcp",
+        "shm_share_of_memcpy",
+    ):
+        assert sent[name] > 0, name
+    pair = {"initiator": "a", "target": "b", "backend": "UCX"}
+    assert [y["status"] for y in pair_yardsticks(pair, sent, got, settings)] == ["met", "met"]

@@ -930,7 +930,14 @@ def test_nothing_ran_nothing_passed():
     report = validation_report(d)
     passed = [c["id"] for c in report["checks"] if c["status"] == "passed"]
     assert passed == ["node.fi_info"]
-    assert report["summary"] == {"passed": 1, "failed": 0, "skipped": 9, "checks": 10, "status": "passed"}
+    assert report["summary"] == {
+        "passed": 1,
+        "failed": 0,
+        "skipped": 9,
+        "checks": 10,
+        "warnings": 0,
+        "status": "passed",
+    }
 
 
 def test_plan_statuses_run_without_results_fail():
@@ -1015,7 +1022,10 @@ def test_markdown_has_table_failures_and_figures():
     assert "| b -> a | PASS | 3976.17 | 682.24 | b -> a over efa: 3976.17 MB/s" in text
     assert "| 1048576 | 100 | 3976.17 | 263.71 |" in text
     assert "- NIXL UCX WRITE: 1.284 GB/s" in text
-    assert "plain memory copy" not in text  # an answer without the yardstick still renders
+    # An answer without the yardsticks still renders: no figures made up, each yardstick skipped.
+    assert "plain memory copy of the same buffer" not in text and "plain TCP copy of the same buffer (" not in text
+    assert "| skip | skipped: the transfer script reported no plain TCP copy |" in text
+    assert "| skip | skipped: the transfer script reported no shared-memory transfer |" in text
     assert "## Failures: likely cause and fix" in text  # mlflow: no group -> skipped; nccl: no fact -> failed
     assert "- Likely cause:" in text and "- Fix:" in text
     checks_table = text.split("## Checks", 1)[1].split("\n## ", 1)[0]

@@ -148,7 +148,7 @@ def test_nixl_command_quotes_every_value():
     words = shlex.split(cmd.split("fi; ", 1)[1])
     assert words == [
         "exec", "/opt/my venv/bin/python", "-", "--module", "nixl_cu12", "--backend", "LIBFABRIC",
-        "--port", "47594", "--size-mib", "64", "--iterations", "5", "--timeout", "120",
+        "--port", "47594", "--tcp-port", "47595", "--size-mib", "64", "--iterations", "5", "--timeout", "120",
         "--seed", "20261206131425", "--role", "initiator", "--ip", "10.0.0.6",
     ]  # fmt: skip
     target = nixl_command(SETTINGS, {}, "UCX", "", "target")
