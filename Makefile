@@ -106,7 +106,7 @@ integration: setup
 # with a lab of its own; together they are the whole suite (tests/unit/test_makefile_gates.py checks).
 INTEGRATION_1 := test_provision.py
 INTEGRATION_2 := test_code_server.py test_ray_storage.py test_service_credentials.py test_capacity_purchase_race.py \
-	test_capacity_script_cli.py
+	test_capacity_script_cli.py test_provision_budget.py
 INTEGRATION_3 := test_audit.py test_iam_s3.py test_instances.py test_efs.py test_ownership.py test_modules_on_lab.py \
 	test_lab.py test_lab_reachability.py test_module_defaults.py
 integration-1 integration-2 integration-3: setup

@@ -62,10 +62,19 @@ def refuse_unowned(module, template):
 
 def desired_template_data(module, client):
     params = module.params
-    raw = ec2_api.describe_instance_types(client, [params["instance_type"]])
-    if not raw:
-        module.fail_json(msg=f"Unknown instance type {params['instance_type']}; EC2 in this region does not offer it")
-    summary = summarize_instance_type(raw[0])
+    summary = params.get("instance_type_info")
+    if summary:
+        if summary.get("instance_type") != params["instance_type"]:
+            module.fail_json(
+                msg=f"instance_type_info describes {summary.get('instance_type')}, not {params['instance_type']}"
+            )
+    else:
+        raw = ec2_api.describe_instance_types(client, [params["instance_type"]])
+        if not raw:
+            module.fail_json(
+                msg=f"Unknown instance type {params['instance_type']}; EC2 in this region does not offer it"
+            )
+        summary = summarize_instance_type(raw[0])
     try:
         layout, notes = efa_interface_layout(summary, params["efa_interfaces"], params["efa_only_secondary"])
     except EfaLayoutError as e:

@@ -65,6 +65,14 @@ options:
     elements: str
     default: []
     version_added: 0.2.0
+  describe_blocks:
+    description:
+      - Also describe the capacity blocks the reservations belong to and the blocks' status
+        (C(DescribeCapacityBlocks), C(DescribeCapacityBlockStatus)), two more requests.
+      - V(false) reads the reservations only, one request, which say all a launch needs (state, counts, type,
+        zone); RV(capacity_blocks) then lists only the blocks of O(capacity_block_ids), without their status.
+    type: bool
+    default: true
 seealso:
   - module: nixl_efa.cluster.capacity_block
   - module: nixl_efa.cluster.capacity_block_offering_info
@@ -85,6 +93,11 @@ EXAMPLES = r"""
 - name: Every capacity block that is usable now or later
   nixl_efa.cluster.capacity_block_info:
     states: [scheduled, active]
+
+- name: One reservation, in one request (no block details)
+  nixl_efa.cluster.capacity_block_info:
+    capacity_reservation_ids: [cr-0123456789abcdef0]
+    describe_blocks: false
 """
 
 RETURN = r"""
@@ -153,7 +166,9 @@ capacity_reservations:
       description: Tags.
       type: dict
 capacity_blocks:
-  description: The capacity blocks of those reservations (and of O(capacity_block_ids)), with their status.
+  description:
+    - The capacity blocks of those reservations (and of O(capacity_block_ids)), with their status.
+    - With O(describe_blocks=false), only the blocks of O(capacity_block_ids), without their status.
   returned: always
   type: list
   elements: dict
@@ -265,6 +280,7 @@ def main():
             states=dict(type="list", elements="str", choices=STATES, default=[]),
             instance_types=dict(type="list", elements="str", default=[]),
             availability_zones=dict(type="list", elements="str", default=[]),
+            describe_blocks=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
@@ -291,11 +307,11 @@ def main():
         reservations.sort(key=lambda r: str(r.get("CreateDate") or ""))
 
         missing = sorted({r["CapacityBlockId"] for r in reservations if r.get("CapacityBlockId")} - set(blocks))
-        if missing:
+        if missing and params["describe_blocks"]:
             for block in ec2_api.describe_capacity_blocks(client, CapacityBlockIds=missing):
                 blocks[block["CapacityBlockId"]] = block
         statuses = {}
-        if blocks:
+        if blocks and params["describe_blocks"]:
             for status in ec2_api.describe_capacity_block_status(client, CapacityBlockIds=sorted(blocks)):
                 statuses[status["CapacityBlockId"]] = status
     except AnsibleEC2Error as e:

@@ -42,6 +42,13 @@ options:
     description:
       - EFA-capable instance type, for example V(p5.48xlarge). Required when O(state=present).
     type: str
+  instance_type_info:
+    description:
+      - What M(nixl_efa.cluster.efa_instance_type_info) returned for O(instance_type) (one item of its
+        C(instance_types)), when the play has read it already; the module then does not describe the type again.
+      - Its C(instance_type) must be O(instance_type).
+    type: dict
+    version_added: 0.2.0
   image_id:
     description:
       - AMI id, for example the Deep Learning AMI's id read from its public SSM parameter.
@@ -404,6 +411,7 @@ def main():
         name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         instance_type=dict(type="str"),
+        instance_type_info=dict(type="dict"),
         image_id=dict(type="str"),
         subnet_id=dict(type="str"),
         security_group_ids=dict(type="list", elements="str"),

@@ -14,7 +14,8 @@ description:
     agent version, platform, address). amazon.aws has no module for it.
   - With O(wait=true) it blocks until every node in O(instance_ids) reports C(Online), through a
     botocore waiter (no fixed sleeps), and fails after O(wait_timeout) naming the nodes that
-    never came online and the usual causes.
+    never came online and the usual causes. The nodes are read first, and when all are already
+    C(Online) (a converged cluster) that one read is all, no waiter runs.
   - A node is online only when its SSM agent runs and reaches Systems Manager. The instance
     profile must allow it (AmazonSSMManagedInstanceCore) and the subnet must reach the SSM
     endpoints (internet access, or the ssm, ssmmessages and ec2messages interface endpoints).
@@ -164,23 +165,27 @@ def main():
         module.fail_json(msg="wait_timeout and wait_delay must be at least 1 second")
 
     client = module.client("ssm")
+
+    def describe():
+        try:
+            return [ssm_nodes.summarize_node(n) for n in ssm_nodes.describe_nodes(client, ids)]
+        except is_boto3_error_code("InvalidInstanceId"):
+            return []
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+            module.fail_json_aws(e, msg="Could not describe the managed nodes")
+
+    nodes = describe()
+    missing = ssm_nodes.not_online(nodes, ids)
     waited = None
-    if module.params["wait"]:
+    if module.params["wait"] and missing:
         try:
             ssm_nodes.wait_online(client, ids, module.params["wait_timeout"], module.params["wait_delay"])
         except botocore.exceptions.WaiterError as e:
             waited = str(e)
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
             module.fail_json_aws(e, msg="Could not wait for the managed nodes")
-
-    try:
-        nodes = [ssm_nodes.summarize_node(n) for n in ssm_nodes.describe_nodes(client, ids)]
-    except is_boto3_error_code("InvalidInstanceId"):
-        nodes = []
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg="Could not describe the managed nodes")
-
-    missing = ssm_nodes.not_online(nodes, ids)
+        nodes = describe()
+        missing = ssm_nodes.not_online(nodes, ids)
     extra = {"progress": ssm_nodes.progress(ids, missing)} if ids else {}
     if waited is not None and missing and module.params["fail_on_timeout"]:
         module.fail_json(

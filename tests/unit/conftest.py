@@ -121,3 +121,4 @@ ec2 = _stub_fixture(
     "ec2", "RequestLimitExceeded", 503, "A stubbed EC2 client; requests are checked against botocore's EC2 model."
 )
 ssm = _stub_fixture("ssm", "ThrottlingException", 400, "A stubbed Systems Manager client, like ec2.")
+s3 = _stub_fixture("s3", "SlowDown", 503, "A stubbed S3 client, like ec2.")

@@ -20,7 +20,7 @@ BIN = Path(sys.executable).parent
 INVENTORY = "[nixl_efa_nodes]\nn0\nn1\n[mlflow]\nn0\n[prefill]\nn0\n[decode]\nn1\n"
 ROLES = ("efa", "nccl", "nixl", "mlflow", "vllm", "validation")
 # A task of provision.yml's own (not the guard, which always runs).
-PROVISION_TASK = "Check the region is one of them"
+PROVISION_TASK = "Check the region answered with its zones"
 ALWAYS = ("Refuse nodes of another cluster or region", "The vLLM API key, generated once into Secrets Manager")
 
 

@@ -139,3 +139,17 @@ def test_a_reservation_named_by_id_is_returned_whatever_its_type(ec2, run_module
         ("cr-odcr", "default")
     ]
     assert result["capacity_blocks"] == []
+
+
+def test_without_block_details_the_reservation_is_one_request(ec2, run_module):
+    ec2.stub.add_response(
+        "describe_capacity_reservations",
+        {"CapacityReservations": [reservation("cr-1", "cb-1")]},
+        {"CapacityReservationIds": ["cr-1"], "Filters": []},
+    )
+    result = run_module(module, {"capacity_reservation_ids": ["cr-1"], "describe_blocks": False})
+    assert not result["failed"]
+    assert [r["capacity_reservation_id"] for r in result["capacity_reservations"]] == ["cr-1"]
+    assert result["capacity_reservations"][0]["availability_zone"] == "us-east-2a"
+    assert result["capacity_blocks"] == []
+    assert ec2.calls() == ["DescribeCapacityReservations"]

@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 import copy
 import datetime
+import json
 
 import pytest
 from botocore.stub import ANY
 from ec2_data import instance_type
 
+from ansible_collections.nixl_efa.cluster.plugins.module_utils.efa import summarize_instance_type
 from ansible_collections.nixl_efa.cluster.plugins.modules import efa_launch_template as module
 
 ARGS = {
@@ -226,6 +228,32 @@ def test_rerun_with_same_data_changes_nothing(ec2, run_module):
         "DescribeLaunchTemplates",
         "DescribeLaunchTemplateVersions",
     ]
+
+
+def test_rerun_with_the_type_already_read_describes_no_type(ec2, run_module):
+    # instance_type_info: efa_instance_type_info's answer, read earlier in the play (JSON, as Ansible passes it).
+    data = desired_data(ec2, run_module)
+    info = json.loads(json.dumps(summarize_instance_type(instance_type("g5.12xlarge"))))
+    ec2.stub.add_response(
+        "describe_images",
+        {"Images": [{"ImageId": ARGS["image_id"], "RootDeviceName": "/dev/sda1"}]},
+        {"ImageIds": [ARGS["image_id"]]},
+    )
+    ec2.stub.add_response(
+        "describe_launch_templates", {"LaunchTemplates": [template()]}, {"LaunchTemplateNames": ["nodes"]}
+    )
+    expect_version(ec2, data)
+    result = run_module(module, dict(ARGS, instance_type="g5.12xlarge", instance_type_info=info))
+    assert not result["failed"] and result["changed"] is False
+    assert ec2.calls() == ["DescribeImages", "DescribeLaunchTemplates", "DescribeLaunchTemplateVersions"]
+
+
+def test_type_already_read_must_be_the_instance_type(ec2, run_module):
+    info = summarize_instance_type(instance_type("p5.48xlarge"))
+    result = run_module(module, dict(ARGS, instance_type="g5.12xlarge", instance_type_info=info))
+    assert result["failed"] is True
+    assert result["msg"] == "instance_type_info describes p5.48xlarge, not g5.12xlarge"
+    assert ec2.calls() == []
 
 
 def test_changed_data_makes_a_new_default_version(ec2, run_module):

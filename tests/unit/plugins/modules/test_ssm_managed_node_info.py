@@ -60,15 +60,26 @@ def test_wait_polls_through_a_waiter_until_all_online(ssm, run_module):
     result = run_module(module, {"instance_ids": ["i-1", "i-2"], "wait": True, "wait_delay": 7})
     assert result["failed"] is False
     assert result["not_online"] == []
-    # Two polls found too few nodes; the waiter slept its delay after each.
-    assert ssm.sleeps == [7, 7]
+    # The first read found none Online, so the waiter ran: its first poll found one (it slept its
+    # delay), its second both; then the nodes are read once more for the result.
+    assert ssm.sleeps == [7]
+
+
+def test_wait_on_nodes_already_online_is_one_read(ssm, run_module):
+    # A converged cluster: one DescribeInstanceInformation, no waiter, no sleep.
+    both = {"InstanceInformationList": [node("i-1"), node("i-2")]}
+    ssm.stub.add_response("describe_instance_information", both, ids_filter("i-1", "i-2"))
+    result = run_module(module, {"instance_ids": ["i-1", "i-2"], "wait": True})
+    assert result["failed"] is False and result["not_online"] == []
+    assert ssm.calls() == ["DescribeInstanceInformation"] and ssm.sleeps == []
 
 
 def test_wait_reads_every_page_of_each_poll(ssm, run_module):
     # AWS pages DescribeInstanceInformation, and a page may be short: a waiter that read the first
-    # page only would never count twelve nodes. Poll 1: 11 Online over two pages; poll 2: all 12.
+    # page only would never count twelve nodes. The first read and the waiter's poll 1: 11 Online over
+    # two pages; poll 2: all 12.
     ids = [f"i-{n}" for n in range(12)]
-    for online in (11, 12):
+    for online in (11, 11, 12):
         listed = [node(i) for i in ids[:online]]
         ssm.stub.add_response(
             "describe_instance_information",
@@ -95,8 +106,8 @@ def test_wait_reads_every_page_of_each_poll(ssm, run_module):
 
 
 def test_wait_times_out_naming_the_missing_nodes_and_the_causes(ssm, run_module):
-    # Three polls of the waiter (30 s / 10 s), then the describe that names the missing node.
-    for response in [{"InstanceInformationList": [node("i-1")]}] * 4:
+    # The first read, three polls of the waiter (30 s / 10 s), then the describe that names the missing node.
+    for response in [{"InstanceInformationList": [node("i-1")]}] * 5:
         ssm.stub.add_response("describe_instance_information", response, ids_filter("i-1", "i-2"))
     result = run_module(module, {"instance_ids": ["i-1", "i-2"], "wait": True, "wait_timeout": 30, "wait_delay": 10})
     assert result["failed"] is True
@@ -107,7 +118,7 @@ def test_wait_times_out_naming_the_missing_nodes_and_the_causes(ssm, run_module)
 
 def test_a_round_of_waiting_returns_how_far_it_got_without_failing(ssm, run_module):
     # fail_on_timeout false: a role waits in rounds (until), and each round says n of N.
-    for response in [{"InstanceInformationList": [node("i-1")]}] * 4:
+    for response in [{"InstanceInformationList": [node("i-1")]}] * 5:
         ssm.stub.add_response("describe_instance_information", response, ids_filter("i-1", "i-2"))
     args = {"instance_ids": ["i-1", "i-2"], "wait": True, "wait_timeout": 30, "wait_delay": 10}
     args["fail_on_timeout"] = False
