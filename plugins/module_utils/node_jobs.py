@@ -468,7 +468,7 @@ def _read_status(fd, wait):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            ready, _, _ = select.select([fd], [], [], remaining)
+            ready = select.select([fd], [], [], remaining)[0]
             if not ready:
                 break
             chunk = os.read(fd, 4096)
