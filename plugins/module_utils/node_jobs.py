@@ -301,7 +301,9 @@ def execute(step, paths, cwd, deadline, grace, on_started=None):
     try:
         with open(paths["out"], "wb") as out, open(paths["err"], "wb") as err:
             try:
-                proc = subprocess.Popen(
+                # Not AnsibleModule.run_command: a job needs a process group of its own (to stop it and its
+                # children at a deadline), its output in files, and, in the background, to outlive the module.
+                proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
                     command_of(step),
                     stdin=stdin,
                     stdout=out,
