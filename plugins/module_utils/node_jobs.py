@@ -206,13 +206,18 @@ def _signal_group(pgid, signum):
 
 
 def _alive(pid):
+    """Whether pid is a running process (a zombie no one has reaped yet is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def ended(rc):
@@ -545,6 +550,9 @@ def collect_job(name, timeout, run_dir, grace=KILL_GRACE, limit=OUTPUT_LIMIT):
     killed = None
     if not os.path.exists(paths["result"]) and not gone:
         killed = _stop_background(paths, grace)
+    elif gone and (_read_json(paths["pid"]) or {}).get("pid"):
+        # Nothing enforces its timeout any more: whatever is left of its process group goes.
+        _signal_group(_read_json(paths["pid"])["pid"], signal.SIGKILL)
     result = _read_json(paths["result"])
     ids = _read_json(paths["pid"]) or {}
     outputs = _outputs(paths, limit)

@@ -5,6 +5,7 @@ detached and collected in the same call or a later one, the collect's deadline, 
 directory, check mode, and a stop signal while a job runs.
 """
 
+import json
 import os
 import signal
 import stat
@@ -327,3 +328,16 @@ def test_check_mode_runs_nothing(tmp_path):
 def test_grace_and_limit_are_checked(tmp_path):
     with pytest.raises(nj.JobsError, match="kill_grace"):
         steps_run(tmp_path, [{"name": "a", "argv": ["true"]}], grace=-1)
+
+
+def test_a_job_whose_supervisor_died_is_reported_and_stopped(tmp_path):
+    out = steps_run(tmp_path, [{"name": "bg", "action": "start", "argv": ["sleep", "60"], "timeout": 120}])
+    run_dir, pid = out["run_dir"], out["jobs"]["bg"]["pid"]
+    with open(os.path.join(run_dir, "bg.pid")) as handle:
+        supervisor = json.load(handle)["supervisor"]
+    os.kill(supervisor, signal.SIGKILL)
+    assert gone(supervisor)
+    job = steps_run(tmp_path, [{"name": "bg", "action": "collect", "timeout": 30}])["jobs"]["bg"]
+    assert not job["finished"] and job["rc"] is None
+    assert job["msg"] == "its supervisor ended without writing a result"
+    assert gone(pid)
