@@ -5,12 +5,14 @@
 
 """Filters of the validation role: what to run, fi_pingpong parsing, the report and its renderings.
 
-Thin wrappers: the logic lives in plugin_utils/validation (plan, commands, node_checks, pairs, checks,
+Thin wrappers: the logic lives in plugin_utils/validation (plan, commands, jobs, node_checks, pairs, checks,
 hints, report, render), pure and unit tested without a cluster. Each filter's documentation is in the
 .yml beside it.
 """
 
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import parse_pingpong
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.jobs import node_job_results
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.jobs import node_jobs
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.plan import validation_plan
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render import validation_check_line
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render import validation_markdown
@@ -27,6 +29,8 @@ class FilterModule:
         return {
             "validation_pingpong": parse_pingpong,
             "validation_plan": validation_plan,
+            "validation_node_jobs": node_jobs,
+            "validation_node_job_results": node_job_results,
             "validation_report": validation_report,
             "validation_results": validation_results,
             "validation_markdown": validation_markdown,

@@ -172,6 +172,11 @@ def test_first_demo_provisions_configures_and_validates_over_ssm(demo):
     assert "# Cluster validation: nixl-efa-lab" in result.stdout
     assert "MLflow UI: open http://127.0.1.1:5000" in result.stdout
 
+    # Validation's budget (issue 19): at most 4 remote tasks per node for any number of nodes, every wait
+    # on the node (the play_summary callback counts until tries and async polls too).
+    validated = plays["Validate the cluster"]["hosts"]
+    assert all(0 < validated[node]["remote_tasks"] <= 4 for node in nodes), validated
+
 
 def test_second_demo_changes_nothing_in_provision_and_configure(demo):
     assert demo.runs.get("first") is not None and demo.runs["first"].returncode == 0, "the first demo failed"

@@ -3,13 +3,15 @@
 # Copyright: Contributors to the nixl_efa.cluster project
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The command lines the validation role runs on the nodes: fi_pingpong, the NIXL script, torchrun.
+"""The command lines the validation role runs on the nodes: fi_pingpong, the NIXL script, torchrun, the
+HTTP script's MLflow write and vLLM check.
 
 Pure functions of the settings (validation__settings), the plan's entry for a node and the run's time
 stamp. Every value that reaches a shell is quoted with shlex.quote; credentials never appear here
 (the HTTP checks take theirs on stdin).
 """
 
+import json
 import re
 import shlex
 
@@ -134,3 +136,53 @@ def nccl_command(settings, node, master_ip, nnodes, is_master, local_addr, stamp
         shlex.quote(str(settings.get("nccl_backend") or "nccl")),
     ]
     return _source_env_file(node.get("env_file")) + " ".join(words)
+
+
+def mlflow_write_argv(python, timeout, url, experiment, run_name, params, metrics, tags):
+    """The HTTP script's MLflow write (files/validation_http.py on stdin, credentials in its preamble)."""
+    return [
+        str(python),
+        "-",
+        "--timeout",
+        str(int(timeout)),
+        "mlflow-write",
+        "--url",
+        str(url),
+        "--experiment",
+        str(experiment),
+        "--run-name",
+        str(run_name),
+        "--params-json",
+        json.dumps(params),
+        "--metrics-json",
+        json.dumps(metrics),
+        "--tags-json",
+        json.dumps(tags),
+    ]
+
+
+def vllm_argv(python, timeout, vllm, prompt, max_tokens, single):
+    """The HTTP script's vLLM check: the plan's vllm entry (urls, model, the single server and its unit)."""
+    return [
+        str(python),
+        "-",
+        "--timeout",
+        str(int(timeout)),
+        "vllm",
+        "--prefill",
+        str(vllm.get("prefill_url") or ""),
+        "--decode",
+        str(vllm.get("decode_url") or ""),
+        "--proxy",
+        str(vllm.get("proxy_url") or ""),
+        "--model",
+        str(vllm.get("model") or ""),
+        "--prompt",
+        str(prompt),
+        "--max-tokens",
+        str(int(max_tokens)),
+        "--single",
+        str(vllm.get("single_url") or "") if single else "",
+        "--single-unit",
+        str(vllm.get("single_unit") or "") if single else "",
+    ]

@@ -83,6 +83,21 @@ def _too_few(left_out):
     return _skipped("; ".join(n["reason"] for n in left_out) or "needs two nodes that can take part")
 
 
+def _forks_problem(data, count):
+    """Why a check between count nodes cannot run with the play's forks, or None.
+
+    Each node runs its part in one task, waiting on the node for its partners: every node of the
+    check must run that task at once, and Ansible starts a task on `forks` hosts at a time.
+    """
+    forks = data.get("forks")
+    if forks in (None, "") or int(forks) >= count:
+        return None
+    return (
+        f"needs its {count} nodes at once, but forks is {int(forks)} (Ansible runs a task on {int(forks)} hosts at "
+        f"a time): set forks to {count} or more"
+    )
+
+
 def _plan_pingpong(data, nodes, settings):
     """fi_pingpong around the ring: the first node of each pair serves, the second connects to it."""
     problem = _ring_problem(data, nodes, "pingpong")
@@ -96,6 +111,8 @@ def _plan_pingpong(data, nodes, settings):
     taking, left_out = _take_part(nodes, fi_info_problem)
     if len(taking) < 2:
         return _too_few(left_out)
+    if _forks_problem(data, len(taking)):
+        return _skipped(_forks_problem(data, len(taking)))
     ips = {n["name"]: n["private_ip"] for n in taking}
     pairs = [{"server": s, "client": c, "server_ip": ips[s]} for s, c in ring(ips)]
     per_node = {name: {} for name in ips}
@@ -121,7 +138,8 @@ def validation_plan(data):
 
     data: entry (main or efa), checks (selected names), nodes (per node: name, node_index, private_ip,
     groups, reachable, node_info, probe), settings, mlflow_url (explicit), mlflow_hosts (group
-    mlflow), mlflow_fact_urls ({host: url} of the nixl_efa_mlflow facts the controller knows).
+    mlflow), mlflow_fact_urls ({host: url} of the nixl_efa_mlflow facts the controller knows), forks
+    (Ansible's; the checks between nodes are skipped when fewer than their nodes, absent: not judged).
 
     Returns {nodes, pingpong, nixl, nccl, mlflow, vllm}; each check entry has status (run,
     skipped or failed) and reason, and when it runs what the tasks need.
@@ -165,6 +183,8 @@ def _plan_nixl(data, nodes, settings):
     taking, left_out = _take_part(nodes, backend_problem)
     if len(taking) < 2:
         return _too_few(left_out)
+    if _forks_problem(data, len(taking)):
+        return _skipped(_forks_problem(data, len(taking)))
     ips = {n["name"]: n["private_ip"] for n in taking}
     per_node = {}
     for node in taking:
@@ -232,6 +252,8 @@ def _plan_nccl(data, nodes):
             "python": as_dict(node.get("probe")).get("torchrun_python") or torchrun.rsplit("/", 1)[0] + "/python3",
             "env_file": as_dict(fact).get("env_file") or "",
         }
+    if _forks_problem(data, len(nodes)):
+        return _skipped(_forks_problem(data, len(nodes)))
     master = nodes[0]
     for node in nodes:
         entry = per_node[node["name"]]

@@ -1,10 +1,11 @@
-"""The validation role's ring tasks (tasks/pingpong.yml and tasks/nixl.yml) on three hosts.
+"""The validation role's checks between nodes (tasks/jobs.yml) on three hosts, in one task per host.
 
 Three local hosts run the role's own tasks with the plan validation_plan makes for them, against
 stand-ins for fi_pingpong (on the PATH the role puts first, validation_efa_prefix/bin) and for the
-NIXL venv's python: every node starts one server and one target, then runs one client and one
-initiator towards the next node, in three tasks per check; validation_results then gathers each
-pair's results from hostvars and the report passes with three pairs.
+NIXL venv's python: in one nixl_efa.cluster.node_jobs task each node starts one server, runs one
+client towards the previous node's server, collects its server, then does the same with a NIXL target
+and initiator; validation_results then gathers each pair's results from hostvars (recorded under the
+names the report reads) and the report passes with three pairs. The run directories are gone after.
 """
 
 import json
@@ -42,8 +43,7 @@ PLAY = """
   tasks:
     - ansible.builtin.include_role:
         name: nixl_efa.cluster.validation
-        tasks_from: "{{ item }}"
-      loop: [pingpong.yml, nixl.yml]
+        tasks_from: jobs.yml
     - name: The report of the ring checks
       ansible.builtin.copy:
         dest: "{{ report_file }}"
@@ -57,7 +57,7 @@ PLAY = """
 """
 
 
-def test_three_nodes_run_the_ring_in_three_tasks_per_check(tmp_path):
+def test_three_nodes_run_the_ring_in_one_task_per_node(tmp_path):
     log = tmp_path / "calls.log"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -70,9 +70,12 @@ def test_three_nodes_run_the_ring_in_three_tasks_per_check(tmp_path):
         n["probe"]["facts"]["nixl_efa_nixl"] = dict(NIXL_FACT, python=str(bin_dir / "nixl-python"), env_file="")
     d["settings"]["nixl_backend"] = "UCX"
     plan = validation_plan(d)
+    jobs_dir = tmp_path / "jobs"
     extra = {
         "validation__plan": plan,
         "validation__stamp": d["stamp"],
+        "validation__entry": "main",
+        "validation__jobs_dir": str(jobs_dir),
         "validation_efa_prefix": str(tmp_path),
         "settings": d["settings"],
         "report_file": str(tmp_path / "report.json"),
@@ -82,6 +85,8 @@ def test_three_nodes_run_the_ring_in_three_tasks_per_check(tmp_path):
         "[nixl_efa_nodes]\n"
         + "".join(f"{n['name']} node_private_ip={n['private_ip']}\n" for n in d["nodes"])
         + f"[nixl_efa_nodes:vars]\nansible_connection=local\nansible_python_interpreter={sys.executable}\n"
+        # No sudo here: the test's user runs the jobs (the role's task has become: true).
+        + "ansible_become=false\n"
     )
     (tmp_path / "play.yml").write_text(PLAY)
     result = subprocess.run(
@@ -92,8 +97,8 @@ def test_three_nodes_run_the_ring_in_three_tasks_per_check(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     tasks = [line for line in result.stdout.splitlines() if line.startswith("TASK [nixl_efa.cluster.validation")]
-    assert len([t for t in tasks if "fi_pingpong" in t]) == 3, tasks
-    assert len([t for t in tasks if "NIXL" in t]) == 3, tasks
+    remote = [t for t in tasks if "fi_pingpong" in t or "NIXL" in t]
+    assert len(remote) == 1 and "in one task" in remote[0], tasks
     calls = log.read_text().splitlines()
     servers = [c for c in calls if c.endswith("-B 47592")]
     clients = sorted(c.rsplit(" ", 1)[1] for c in calls if " -P 47592 " in c)
@@ -109,3 +114,5 @@ def test_three_nodes_run_the_ring_in_three_tasks_per_check(tmp_path):
         assert check["status"] == "passed", check
         assert [p["status"] for p in check["details"]["pairs"]] == ["passed"] * 3
         assert check["reason"].startswith("3 pairs passed, slowest ")
+    # Every job collected: no run directory is left on the "nodes".
+    assert list(jobs_dir.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from ansible_collections.nixl_efa.cluster.plugins.filter import validation_report
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation import common
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation import jobs
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation import plan
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation import render
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation import report
@@ -11,6 +12,8 @@ def test_filters_are_the_plugin_utils_functions():
     assert validation_report.FilterModule().filters() == {
         "validation_pingpong": common.parse_pingpong,
         "validation_plan": plan.validation_plan,
+        "validation_node_jobs": jobs.node_jobs,
+        "validation_node_job_results": jobs.node_job_results,
         "validation_report": report.validation_report,
         "validation_results": report.validation_results,
         "validation_markdown": render.validation_markdown,
