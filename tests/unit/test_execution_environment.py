@@ -15,6 +15,7 @@
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -197,3 +198,23 @@ def test_the_build_stops_without_exactly_one_collection_tarball(tmp_path, names)
     assert f"found {len(names)}" in result.stderr and "ansible-galaxy collection build" in result.stderr
     assert not log.exists()
 
+
+@pytest.mark.parametrize(
+    ("environ", "token"),
+    [({"AWS_SECURITY_TOKEN": "awx"}, "awx"),  # what AWX's Amazon Web Services credential sets
+     ({"AWS_SESSION_TOKEN": "cli", "AWS_SECURITY_TOKEN": "old"}, "cli"),
+     ({}, "")],
+)  # fmt: skip
+def test_the_ssm_connection_gets_the_session_token_awx_gives(tmp_path, environ, token):
+    """amazon.aws.aws_ssm reads AWS_SESSION_TOKEN only; the nodes' group vars hand it either variable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_"))}
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    result = subprocess.run(
+        [str(pathlib.Path(sys.executable).parent / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+         "-m", "ansible.builtin.debug", "-a", "msg=[{{ ansible_aws_ssm_session_token }}]",
+         "-e", f"@{ROOT / 'inventories' / 'aws' / 'group_vars' / 'nixl_efa_nodes.yml'}"],
+        capture_output=True, text=True, check=False, cwd=tmp_path, timeout=120,
+        env={**env, **environ, "ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f'"msg": "[{token}]"' in result.stdout, result.stdout
