@@ -14,11 +14,17 @@
             through build arguments only (EE_BASE_IMAGE, PKGMGR, PYPKG, PYCMD,
             ANSIBLE_GALAXY_CLI_COLLECTION_OPTS). Prints the image's name, size and build time.
 
-    lab/ee.py run --port PORT [--tag IMAGE] [--dir DIR] PLAYBOOK [ANSIBLE-RUNNER ARGS...]
+    lab/ee.py sync --port PORT --out FILE [--tag IMAGE]
+        what AWX's inventory sync of a project source does, in the image: ansible-inventory
+        --list --export of inventories/lab in the project's folder (its ansible.cfg), then FILE,
+        the script AWX gives a job as its inventory (it prints the synced JSON).
+
+    lab/ee.py run --port PORT [--tag IMAGE] [--dir DIR] [--inventory-script FILE] PLAYBOOK [ARGS...]
         runs PLAYBOOK of a copy of this repository (the files git sees, as AWX checks a project
         out) with ansible-runner inside the image, as AWX runs a job: private data directory
-        /runner (project/, env/envvars with the lab's AWS variables, env/extravars), inventory
-        inventories/lab, the image's own collections and session-manager-plugin (extra var
+        /runner (project/, env/envvars with the lab's AWS variables, env/extravars, and
+        inventory/hosts, the sync's script, when given; else the inventory is inventories/lab,
+        read at run time), the image's own collections and session-manager-plugin (extra var
         ansible_aws_ssm_plugin, which outranks the lab inventory's path to the checkout's stand-in),
         on the host's network (the lab listens on loopback), with the Docker socket and CLI the
         stand-in opens its shells in the node containers with. Exits with ansible-runner's status.
@@ -216,8 +222,10 @@ def lab_envvars(port):
     return labctl.Lab(port).aws_vars()
 
 
-def run_command(tag, private_dir, playbook, docker_cli, docker_gid, runner_args=()):
-    """ansible-runner inside the image, as AWX's job runs in an execution environment."""
+def run_command(tag, private_dir, playbook, docker_cli, docker_gid, runner_args=(), synced=False):
+    """ansible-runner inside the image, as AWX's job runs in an execution environment. With a synced
+    inventory, ansible-runner takes /runner/inventory itself, as in AWX's jobs."""
+    inventory = [] if synced else ["--inventory", f"{RUNNER_DIR}/project/inventories/lab"]
     return [
         "docker", "run", "--rm", "--network", "host",
         "--group-add", str(docker_gid),
@@ -225,9 +233,42 @@ def run_command(tag, private_dir, playbook, docker_cli, docker_gid, runner_args=
         "-v", f"{docker_cli}:/usr/local/bin/docker:ro",
         "-v", f"{private_dir}:{RUNNER_DIR}",
         tag,
-        "ansible-runner", "run", RUNNER_DIR, "-p", playbook,
-        "--inventory", f"{RUNNER_DIR}/project/inventories/lab", *runner_args,
+        "ansible-runner", "run", RUNNER_DIR, "-p", playbook, *inventory, *runner_args,
     ]  # fmt: skip
+
+
+# What AWX sets for an inventory sync (awx/main/constants.py, STANDARD_INVENTORY_UPDATE_ENV).
+SYNC_ENV = {"ANSIBLE_INVENTORY_UNPARSED_FAILED": "True", "ANSIBLE_INVENTORY_EXPORT": "True"}
+
+
+def sync_command(tag, project_dir, envvars):
+    """ansible-inventory in the image, in the project's folder, as AWX syncs a project source."""
+    command = ["docker", "run", "--rm", "--network", "host", "-v", f"{project_dir}:{RUNNER_DIR}/project:ro",
+               "-w", f"{RUNNER_DIR}/project"]  # fmt: skip
+    for name, value in {**envvars, **SYNC_ENV}.items():
+        command += ["-e", f"{name}={value}"]
+    return [*command, tag, "ansible-inventory", "-i", "inventories/lab", "--list"]
+
+
+def inventory_script(data):
+    """What AWX writes as a job's inventory (awx/main/tasks/jobs.py, write_inventory_file)."""
+    return f"#! /usr/bin/env python3\n# -*- coding: utf-8 -*-\nprint({json.dumps(data)!r})\n"
+
+
+def sync(tag, port, out):
+    """The lab's nodes as AWX's inventory sync records them, written as AWX's job inventory script."""
+    work = pathlib.Path(out).parent / "sync-project"
+    shutil.rmtree(work, ignore_errors=True)
+    private_data_dir(work, {}, {})
+    result = subprocess.run(sync_command(tag, work / "project", lab_envvars(port)),
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    shutil.rmtree(work, ignore_errors=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"ansible-inventory failed: {result.stderr[-3000:]}")
+    data = json.loads(result.stdout)
+    pathlib.Path(out).write_text(inventory_script(data))
+    pathlib.Path(out).chmod(0o700)
+    return data
 
 
 def own_tree(path, uid):
@@ -242,16 +283,19 @@ def docker_socket_gid():
     return os.stat(DOCKER_SOCKET).st_gid
 
 
-def run(tag, port, directory, playbook, runner_args=(), extravars=None):
+def run(tag, port, directory, playbook, runner_args=(), extravars=None, inventory=None):
     directory = pathlib.Path(directory)
     if directory.exists():
         shutil.rmtree(directory)
     extra = {"ansible_aws_ssm_plugin": PLUGIN_IN_IMAGE, **(extravars or {})}
     private_data_dir(directory, lab_envvars(port), extra)
+    if inventory:
+        (directory / "inventory").mkdir()
+        shutil.copy2(inventory, directory / "inventory" / "hosts")
     # The image runs as uid 1000, group 0 (ansible-builder's default): its private data dir is its own.
     own_tree(directory, RUNNER_UID)
     docker_cli = shutil.which("docker")
-    command = run_command(tag, directory, playbook, docker_cli, docker_socket_gid(), runner_args)
+    command = run_command(tag, directory, playbook, docker_cli, docker_socket_gid(), runner_args, bool(inventory))
     return subprocess.run(command, check=False).returncode
 
 
@@ -261,10 +305,15 @@ def parser():
     make = commands.add_parser("build", help="stage, render offline and build the image")
     make.add_argument("--builder", required=True, help="the ansible-builder executable")
     make.add_argument("--tag", default=DEFAULT_TAG)
+    synced = commands.add_parser("sync", help="the lab's inventory as AWX syncs it, written as AWX's job inventory")
+    synced.add_argument("--port", type=int, required=True, help="the lab's port (LAB_PORT)")
+    synced.add_argument("--tag", default=DEFAULT_TAG)
+    synced.add_argument("--out", required=True, help="the inventory script to write")
     job = commands.add_parser("run", help="a playbook in the image with ansible-runner, against the lab")
     job.add_argument("--port", type=int, required=True, help="the lab's port (LAB_PORT)")
     job.add_argument("--tag", default=DEFAULT_TAG)
     job.add_argument("--dir", default=str(BUILD / "runner"), help="the private data directory (made afresh)")
+    job.add_argument("--inventory-script", help="the job's inventory: a script `sync` wrote (default: inventories/lab)")
     job.add_argument("playbook")
     job.add_argument("runner_args", nargs=argparse.REMAINDER)
     return top
@@ -274,7 +323,11 @@ def main(argv=None):
     args = parser().parse_args(argv)
     if args.command == "build":
         return build(args.builder, args.tag)
-    return run(args.tag, args.port, args.dir, args.playbook, args.runner_args)
+    if args.command == "sync":
+        hosts = sync(args.tag, args.port, args.out)["_meta"]["hostvars"]
+        print(f"{args.out}: {len(hosts)} hosts ({', '.join(sorted(hosts))})")
+        return 0
+    return run(args.tag, args.port, args.dir, args.playbook, args.runner_args, inventory=args.inventory_script)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,14 @@
    made here instead of UBI, the dependencies from this environment's collections instead of
    Galaxy, the lab's session-manager-plugin stand-in instead of AWS's package): ansible-core,
    ansible-runner, the collections, the Python packages and the plugin where AWX finds them;
-4. playbooks/site.yml, verify_efa.yml and playbooks/teardown.yml run in the image with ansible-runner
-   (a private data directory laid out as AWX lays it: project/, env/envvars with the AWS
-   variables a credential injects, env/extravars), against a lab of its own on the host's network,
-   over amazon.aws.aws_ssm through the image's session-manager-plugin; then `make demo-down`.
+4. the README's first-run workflow, job by job in the image with ansible-runner (a private data
+   directory laid out as AWX lays it: project/, env/envvars with the AWS variables a credential
+   injects, env/extravars, inventory/hosts, the script AWX writes from the last inventory sync),
+   against a lab of its own on the host's network, over amazon.aws.aws_ssm through the image's
+   session-manager-plugin: playbooks/provision.yml with the inventory synced before any node
+   existed, an inventory sync (ansible-inventory --export in the image, as AWX's project source
+   sync), playbooks/site.yml, verify_efa.yml and playbooks/teardown.yml with the new sync; then
+   `make demo-down`.
 
 Needs Docker, debootstrap, the lab's wheelhouse (tools/wheelhouse.py), root (for the network
 namespace and the private data directory's owner) and about 15 minutes on 2 cores, most of it
@@ -168,6 +172,7 @@ class Lab:
         self.port = _free_port()
         self.tmp = tmp
         self.jobs = {}
+        self.synced = None
 
     def make(self, *args, timeout=600):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_"))}
@@ -175,13 +180,26 @@ class Lab:
         return subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), *args, f"LAB_PORT={self.port}"],
                               env=env, capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
 
-    def job(self, name, playbook, timeout=1800):
-        """A playbook in the image with ansible-runner; its private data directory and result."""
+    def sync(self, name):
+        """The inventory as AWX's sync of the project source records it: the job inventory script."""
+        script = self.tmp / f"{name}.inventory"
+        result = subprocess.run(
+            [str(BIN / "python"), str(ROOT / "lab" / "ee.py"), "sync", "--port", str(self.port), "--tag", IMAGE,
+             "--out", str(script)],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, _tail(result)
+        printed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
+        return script, json.loads(printed)
+
+    def job(self, name, playbook, inventory, timeout=1800):
+        """A playbook in the image with ansible-runner, with a synced inventory; its private data
+        directory and result."""
         directory = self.tmp / name
         start = time.monotonic()
         result = subprocess.run(
             [str(BIN / "python"), str(ROOT / "lab" / "ee.py"), "run", "--port", str(self.port), "--tag", IMAGE,
-             "--dir", str(directory), playbook],
+             "--dir", str(directory), "--inventory-script", str(inventory), playbook],
             capture_output=True, text=True, timeout=timeout, check=False,
         )  # fmt: skip
         TIMINGS[f"{playbook} in the image"] = f"{time.monotonic() - start:.0f} s, exit {result.returncode}"
@@ -218,14 +236,32 @@ def lab(image, tmp_path_factory):
         shutil.rmtree(lab.tmp, ignore_errors=True)
 
 
-def test_site_yml_runs_in_the_image_against_the_lab(lab):
-    directory, result = lab.job("site", "playbooks/site.yml")
+def _nodes(inventory):
+    return sorted(inventory.get("nixl_efa_nodes", {}).get("hosts", []))
+
+
+def test_provision_runs_in_the_image_with_the_inventory_synced_before_any_node(lab):
+    """A first run in AWX: the job's inventory is the sync from before the nodes existed."""
+    empty, data = lab.sync("before")
+    assert _nodes(data) == []
+    # The cluster's settings came in with the sync, as the `all` group's variables.
+    assert data["all"]["vars"]["cluster_name"] == "nixl-efa-lab"
+    directory, result = lab.job("provision", "playbooks/provision.yml", empty)
+    assert _artifacts(directory)[:2] == ("successful", 0), _tail(result)
+    assert lab.containers() == ["running", "running"]
+
+
+def test_site_yml_runs_in_the_image_after_the_inventory_sync(lab):
+    assert lab.jobs.get("provision") is not None and lab.jobs["provision"].returncode == 0, "provision failed"
+    synced, data = lab.sync("after")
+    assert len(_nodes(data)) == 2
+    lab.synced = synced
+    directory, result = lab.job("site", "playbooks/site.yml", synced)
     status, rc, stdout = _artifacts(directory)
     assert (status, rc) == ("successful", 0), _tail(result)
     # AWX's checkout has no .collections link: every nixl_efa.cluster role and plugin came from the image.
     assert not (directory / "project" / ".collections").exists()
     assert "PLAY RECAP" in stdout and "failed=0" in stdout
-    assert lab.containers() == ["running", "running"]
     report = json.loads((directory / "project" / "reports" / "latest.json").read_text())
     assert report["summary"]["status"] == "passed", report["summary"]
     passed = {c["id"] for c in report["checks"] if c["status"] == "passed"}
@@ -235,7 +271,7 @@ def test_site_yml_runs_in_the_image_against_the_lab(lab):
 
 def test_verify_efa_runs_in_the_image(lab):
     assert lab.jobs.get("site") is not None and lab.jobs["site"].returncode == 0, "site.yml failed in the image"
-    directory, result = lab.job("verify_efa", "verify_efa.yml", timeout=900)
+    directory, result = lab.job("verify_efa", "verify_efa.yml", lab.synced, timeout=900)
     assert _artifacts(directory)[:2] == ("successful", 0), _tail(result)
     report = json.loads((directory / "project" / "reports" / "latest-efa.json").read_text())
     assert report["summary"]["failed"] == 0
@@ -243,7 +279,11 @@ def test_verify_efa_runs_in_the_image(lab):
 
 
 def test_teardown_runs_in_the_image(lab):
-    directory, result = lab.job("teardown", "playbooks/teardown.yml", timeout=900)
+    assert lab.jobs.get("provision") is not None, "nothing was provisioned"
+    # With the latest sync (the one from before the nodes, if site.yml's never came): teardown
+    # finds what to delete by tag, not through the inventory.
+    inventory = lab.synced or lab.tmp / "before.inventory"
+    directory, result = lab.job("teardown", "playbooks/teardown.yml", inventory, timeout=900)
     assert _artifacts(directory)[:2] == ("successful", 0), _tail(result)
     # The nodes are terminated: the lab removes their containers.
     assert lab.containers() == []

@@ -9,6 +9,7 @@ private data directory it lays out for ansible-runner.
 import hashlib
 import importlib.util
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -180,3 +181,59 @@ def test_run_passes_the_plugin_extra_var_and_owns_the_directory_as_the_images_us
 def test_the_stand_in_files_exist():
     assert all(path.is_file() for path in ee.STAND_IN)
     assert ee.STAND_IN[0].read_text().startswith("#!")
+
+
+def test_a_job_with_a_synced_inventory_takes_it_from_the_private_data_directory():
+    command = ee.run_command("img:1", "/tmp/job", "playbooks/site.yml", "/usr/bin/docker", 998, synced=True)
+    assert "--inventory" not in command, "ansible-runner takes /runner/inventory itself, as in AWX's jobs"
+    assert command[-5:] == ["ansible-runner", "run", "/runner", "-p", "playbooks/site.yml"]
+
+
+def test_the_sync_runs_ansible_inventory_in_the_project_as_awx_does():
+    command = ee.sync_command("img:1", "/tmp/sync/project", {"AWS_ENDPOINT_URL": "http://127.0.0.1:5099"})
+    assert command[:5] == ["docker", "run", "--rm", "--network", "host"]
+    assert command[command.index("-w") + 1] == "/runner/project", "the project's ansible.cfg applies"
+    assert "/tmp/sync/project:/runner/project:ro" in command
+    environment = [command[i + 1] for i, word in enumerate(command) if word == "-e"]
+    assert environment == ["AWS_ENDPOINT_URL=http://127.0.0.1:5099", "ANSIBLE_INVENTORY_UNPARSED_FAILED=True",
+                           "ANSIBLE_INVENTORY_EXPORT=True"]  # fmt: skip
+    assert command[-5:] == ["img:1", "ansible-inventory", "-i", "inventories/lab", "--list"]
+
+
+def test_the_inventory_script_prints_the_synced_inventory(tmp_path):
+    data = {"all": {"vars": {"cluster_name": "nixl-efa-lab"}}, "_meta": {"hostvars": {"i-1": {"node_index": 0}}}}
+    script = tmp_path / "hosts"
+    script.write_text(ee.inventory_script(data))
+    assert script.read_text().startswith("#! /usr/bin/env python3\n")
+    printed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
+    assert json.loads(printed) == data
+
+
+def test_the_project_parses_awx_inventory_script(tmp_path):
+    """AWX gives a job its inventory as a script; the project's ansible.cfg must enable that plugin."""
+    data = {"nixl_efa_nodes": {"hosts": ["i-1"]}, "_meta": {"hostvars": {"i-1": {"node_index": 0}}}}
+    script = tmp_path / "hosts"
+    script.write_text(ee.inventory_script(data).replace("/usr/bin/env python3", sys.executable, 1))
+    script.chmod(0o700)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    result = subprocess.run(
+        [str(pathlib.Path(sys.executable).parent / "ansible-inventory"), "-i", str(script), "--graph"],
+        cwd=ROOT, env={**env, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "i-1" in result.stdout, result.stdout + result.stderr
+
+
+def test_run_puts_the_synced_inventory_where_awx_does(tmp_path, monkeypatch):
+    synced = tmp_path / "synced"
+    synced.write_text(ee.inventory_script({"_meta": {"hostvars": {}}}))
+    ran = []
+    monkeypatch.setattr(ee, "own_tree", lambda path, uid: None)
+    monkeypatch.setattr(ee, "project_files", lambda root=None: [])
+    monkeypatch.setattr(ee, "docker_socket_gid", lambda: 994)
+    monkeypatch.setattr(ee.subprocess, "run", lambda command, check: ran.append(command) or
+                        type("R", (), {"returncode": 0})())  # fmt: skip
+    assert ee.run("img", 5099, tmp_path / "job", "playbooks/site.yml", inventory=synced) == 0
+    assert (tmp_path / "job" / "inventory" / "hosts").read_text() == synced.read_text()
+    assert "--inventory" not in ran[0]
