@@ -109,9 +109,12 @@ def test_another_ee_reads_the_collections_dependencies_from_the_same_file(staged
     with `python` and `system` relative to the collection's root: the links there must find the lists."""
     (tarball,) = [ee.COLLECTIONS / name for name in staged if name.startswith("nixl_efa-cluster-")]
     install = tmp_path / "collections"
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false", ANSIBLE_CONFIG=str(tmp_path / "none.cfg"))
+    # Away from this checkout, whose ansible.cfg finds the collection through .collections (installed already).
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false", ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"))
     subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "-p",
-                    str(install), str(tarball)], env=env, capture_output=True, check=True)  # fmt: skip
+                    str(install), str(tarball)], env=env, cwd=tmp_path, capture_output=True, check=True)  # fmt: skip
+    assert (install / "ansible_collections" / "nixl_efa" / "cluster" / "MANIFEST.json").exists()
     python = BUILDER.parent / "python"
     where = "import ansible_builder._target_scripts as s, pathlib; print(pathlib.Path(s.__file__).parent)"
     script = subprocess.run([str(python), "-c", where], capture_output=True, text=True, check=True).stdout.strip()
