@@ -26,7 +26,7 @@
 #                 EE_IMAGE names it (nixl-efa/ee:lab). ansible-builder lives in .venv-ee (tests/ee/requirements.txt)
 #   make ee-test  tests/ee: the offline render, what another EE reads of the collection, the image's contents, then
 #                 site.yml, verify_efa.yml and teardown.yml run in the image with ansible-runner against a lab of its
-#                 own (about 15 minutes; not part of make test)
+#                 own (about 10 minutes; not part of make test)
 #   make lab-up   the lab's local AWS (lab/labctl.py up: moto + the lab/ stand-ins) in the background on
 #                 127.0.0.1:$LAB_PORT (5055); LAB_NODE_IMAGE=<image> makes every instance a container of that
 #                 image (make demo sets it), LAB_WHEELHOUSE=<dir> mounts that wheelhouse into each

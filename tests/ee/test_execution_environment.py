@@ -22,9 +22,9 @@
    `make demo-down`.
 
 Needs Docker, debootstrap, the lab's wheelhouse (tools/wheelhouse.py), root (for the network
-namespace and the private data directory's owner) and about 15 minutes on 2 cores, most of it
-site.yml. Node containers use loopback addresses 127.0.1.x: never beside molecule, e2e or
-release-test.
+namespace and the private data directory's owner) and about 10 minutes on 2 cores (8 with the
+image built), most of it site.yml. Node containers use loopback addresses 127.0.1.x: never beside
+molecule, e2e or release-test.
 """
 
 import json
