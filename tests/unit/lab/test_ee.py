@@ -171,7 +171,8 @@ def test_run_passes_the_plugin_extra_var_and_owns_the_directory_as_the_images_us
     monkeypatch.setattr(ee.subprocess, "run", lambda command, check: ran.append(("run", command)) or
                         type("R", (), {"returncode": 0})())  # fmt: skip
     assert ee.run("img", 5099, tmp_path / "job", "playbooks/teardown.yml") == 0
-    (_, env, extra), own, (_, command) = ran
+    (dir_step, env, extra), own, (run_step, command) = ran
+    assert (dir_step, run_step) == ("dir", "run")
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5099"
     assert extra == {"ansible_aws_ssm_plugin": "/usr/local/bin/session-manager-plugin"}
     assert own == ("own", 1000)
