@@ -23,6 +23,13 @@
 #                 wall ratio, remote tasks per host, fabric pairs, the controller's CPU; bench/results/scale-*
 #   make demo     the whole product on the lab: site.yml over amazon.aws.aws_ssm to Debian 12 containers standing in for EC2
 #   make demo-down  teardown.yml on the lab, then the lab itself (its node containers and its local AWS)
+#   make ee       the execution environment image of meta/execution-environment.yml, for the lab (lab/ee.py build):
+#                 its build context rendered offline (ansible-builder create), then built with Docker on a Debian base
+#                 made here (lab/ee_base_image.sh), the lab's session-manager-plugin stand-in in place of AWS's;
+#                 EE_IMAGE names it (nixl-efa/ee:lab). ansible-builder lives in .venv-ee (tests/ee/requirements.txt)
+#   make ee-test  tests/ee: the offline render, what another EE reads of the collection, the image's contents, then
+#                 site.yml, verify_efa.yml and teardown.yml run in the image with ansible-runner against a lab of its
+#                 own (about 10 minutes; not part of make test)
 #   make lab-up   the lab's local AWS (lab/labctl.py up: moto + the lab/ stand-ins) in the background on
 #                 127.0.0.1:$LAB_PORT (5055); LAB_NODE_IMAGE=<image> makes every instance a container of that
 #                 image (make demo sets it), LAB_WHEELHOUSE=<dir> mounts that wheelhouse into each
@@ -66,7 +73,7 @@ PYTHON_312 ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1
 	&& { command -v $$p; break; }; done)
 
 .PHONY: help setup lint sanity unit integration molecule docs variables-doc test clean lab-up lab-down lab-status
-.PHONY: bench scale demo demo-down e2e
+.PHONY: bench scale demo demo-down e2e ee ee-test
 .PHONY: release-test release test-newest test-default-core integration-1 integration-2 integration-3
 
 help:
@@ -238,3 +245,25 @@ SCALE_ARGS ?=
 scale: setup
 	$(LAB) engine
 	$(BIN)/python bench/scale.py --port $(SCALE_PORT) --image $$($(LAB) image) $(SCALE_ARGS)
+
+# The execution environment (meta/execution-environment.yml) built and run in the lab: lab/ee.py. ansible-builder gets
+# a virtual environment of its own, made here rather than by make setup: only these two targets need it, and its
+# dependencies (bindep, its jsonschema) stay out of the one every gate runs in.
+EE_VENV := .venv-ee
+EE_STAMP := $(EE_VENV)/.installed
+EE_IMAGE ?= nixl-efa/ee:lab
+
+$(EE_STAMP): tests/ee/requirements.txt
+	@test -n "$(PYTHON)" || { echo "make ee needs Python >= 3.11 (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(EE_VENV)
+	$(EE_VENV)/bin/python -m pip install --quiet -r tests/ee/requirements.txt
+	touch $@
+
+ee: setup $(EE_STAMP)
+	$(LAB) engine
+	$(BIN)/python lab/ee.py build --builder $(CURDIR)/$(EE_VENV)/bin/ansible-builder --tag $(EE_IMAGE)
+
+ee-test: setup $(EE_STAMP)
+	$(LAB) engine
+	$(LAB) image >/dev/null
+	EE_BUILDER=$(CURDIR)/$(EE_VENV)/bin/ansible-builder EE_IMAGE=$(EE_IMAGE) pytest -s tests/ee

@@ -21,6 +21,10 @@ then run unmodified.
 LAB_SSM_COMMAND_LATENCY (seconds, default 0) delays every line sent to the node by that much:
 a stand-in for Session Manager's round trips when benchmarking.
 LAB_SSM_USER (default ssm-user) changes the session's user.
+
+`session-manager-plugin --version` prints VERSION, as the real plugin prints its own: the
+execution environment's build (meta/ee/install-session-manager-plugin.sh) runs it, and
+tests/ee installs this stand-in there in place of AWS's package.
 """
 
 import json
@@ -30,6 +34,8 @@ import sys
 import time
 
 CONTAINER_PREFIX = "nixl-efa-lab-"
+# What --version prints: no release of AWS's plugin, and says what it is.
+VERSION = "0.0.0-lab (the lab's stand-in for AWS's session-manager-plugin)"
 USAGE = (
     "usage: session-manager-plugin '<StartSession response json>' REGION StartSession PROFILE "
     "'<parameters json with Target>' ENDPOINT"
@@ -112,6 +118,9 @@ def running(container):
 
 
 def main(argv):
+    if argv == ["--version"]:
+        print(VERSION)
+        return 0
     try:
         session_id, target = parse(argv)
         delay = latency()

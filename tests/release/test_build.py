@@ -22,7 +22,7 @@ MAX_BYTES = 1024 * 1024
 NOT_SHIPPED = (
     ".venv", ".collections", ".ci", ".git/", ".lab", "reports/", "bench/", "molecule/", "tools/", "build/",
     "tests/unit", "tests/integration", "tests/e2e", "lab/", "tests/release", "tests/consumer",
-    "tests/output", "inventories/lab", "Makefile", ".pytest_cache", ".ruff_cache",
+    "tests/output", "tests/ee", "inventories/lab", "Makefile", ".pytest_cache", ".ruff_cache",
 )  # fmt: skip
 
 
@@ -65,6 +65,8 @@ def test_tarball_holds_the_whole_collection(tarball):
         and "__pycache__" not in name
     }  # fmt: skip
     wanted |= {"LICENSE", "README.md", "MANIFEST.json", "FILES.json"}
+    # The links through which another execution environment's build reads meta/execution-environment.yml's lists.
+    wanted |= {"ee-requirements.txt", "bindep.txt"}
     wanted |= {"changelogs/changelog.yaml", "changelogs/config.yaml"}
     missing = sorted(wanted - files)
     assert not missing, f"missing from the tarball: {missing[:20]}"

@@ -101,3 +101,10 @@ def test_main_announces_the_session_then_runs_the_shell(monkeypatch, capsys):
 def test_main_reports_bad_arguments_with_usage(capsys):
     assert plugin.main(["x"]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+def test_version_says_it_is_the_stand_in(monkeypatch, capsys):
+    # The execution environment's build runs `session-manager-plugin --version` after installing it.
+    monkeypatch.setattr(plugin, "running", lambda name: pytest.fail("--version must not look for a node"))
+    assert plugin.main(["--version"]) == 0
+    assert "stand-in" in capsys.readouterr().out
