@@ -27,8 +27,20 @@ def run_seed(stamp):
     return int(digits) if digits else 0
 
 
-def pingpong_argv(settings, role, server_ip=""):
-    """fi_pingpong's argv under `timeout`: the server binds the port (-B), the client connects (-P) to server_ip."""
+def ring_port(settings, name, position=0, default=0):
+    """The port of a server at this position of the ring: validation_<name> + validation_port_stride x position.
+
+    The default stride, 0, gives every node's server the same port, as on AWS, where each node has its own
+    network stack (and the cluster's security group allows all traffic between its members, whatever the
+    port). The lab's nodes share the host's network stack (host networking, one loopback address each), so
+    there each node's servers need ports of their own: its inventory sets a stride.
+    """
+    return _int(settings, name, default) + _int(settings, "port_stride", 0) * int(position)
+
+
+def pingpong_argv(settings, role, server_ip="", position=0):
+    """fi_pingpong's argv under `timeout`: the server binds the port (-B), the client connects (-P) to server_ip;
+    position: the server's place in the ring (its port, see ring_port)."""
     if role not in ("server", "client"):
         raise ValueError(f"fi_pingpong role must be server or client, not {role!r}")
     argv = [
@@ -47,7 +59,7 @@ def pingpong_argv(settings, role, server_ip=""):
     sizes = str(settings.get("pingpong_sizes") or "")
     if sizes:
         argv += ["-S", sizes]
-    argv += ["-B" if role == "server" else "-P", str(_int(settings, "pingpong_port", 47592))]
+    argv += ["-B" if role == "server" else "-P", str(ring_port(settings, "pingpong_port", position, 47592))]
     if role == "client":
         argv.append(str(server_ip))
     return argv
@@ -61,19 +73,20 @@ def _source_env_file(env_file):
     return f"if [ -r {quoted} ]; then set -a; . {quoted}; set +a; fi; "
 
 
-def nixl_tcp_port(settings):
-    """The target's port for the plain TCP copy: the one after validation_nixl_port (0: none above 65535).
+def nixl_tcp_port(settings, position=0):
+    """The target's port for the plain TCP copy: the one after its NIXL port (0: none above 65535).
 
     Between the nodes the cluster's security group allows all traffic from itself, so it is open wherever
     the NIXL port is; on the nodes it must be free (the target names what holds it otherwise).
     """
-    port = _int(settings, "nixl_port", 47594)
+    port = ring_port(settings, "nixl_port", position, 47594)
     return port + 1 if port < 65535 else 0
 
 
-def nixl_command(settings, node, backend, stamp, role, target_ip=""):
+def nixl_command(settings, node, backend, stamp, role, target_ip="", position=0):
     """The NIXL script's command line (bash, the script on stdin): the nixl role's environment file,
-    then its venv's Python. node: the plan's NIXL entry for the node (python, module, env_file)."""
+    then its venv's Python. node: the plan's NIXL entry for the node (python, module, env_file);
+    position: the target's place in the ring (its ports, see ring_port)."""
     if role not in ("target", "initiator"):
         raise ValueError(f"NIXL role must be target or initiator, not {role!r}")
     words = [
@@ -85,9 +98,9 @@ def nixl_command(settings, node, backend, stamp, role, target_ip=""):
         "--backend",
         shlex.quote(str(backend or "")),
         "--port",
-        str(_int(settings, "nixl_port", 47594)),
+        str(ring_port(settings, "nixl_port", position, 47594)),
         "--tcp-port",
-        str(nixl_tcp_port(settings)),
+        str(nixl_tcp_port(settings, position)),
         "--size-mib",
         str(_int(settings, "nixl_size_mib", 64)),
         "--iterations",

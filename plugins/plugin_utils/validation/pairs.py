@@ -247,7 +247,7 @@ def _nixl_pair(plan, results, settings):
     size = settings.get("nixl_size_mib")
     details = {
         "backend": plan["backend"],
-        "tcp_port": nixl_tcp_port(settings),
+        "tcp_port": plan.get("tcp_port") or nixl_tcp_port(settings),
         "initiator": dict(
             without_keys(initiator, "traceback"),
             node=plan["initiator"],

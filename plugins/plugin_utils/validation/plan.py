@@ -7,7 +7,9 @@
 
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.commands import nccl_command
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.commands import nixl_command
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.commands import nixl_tcp_port
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.commands import pingpong_argv
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.commands import ring_port
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import as_dict
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import fi_info_ok
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import is_selected
@@ -114,12 +116,22 @@ def _plan_pingpong(data, nodes, settings):
     if _forks_problem(data, len(taking)):
         return _skipped(_forks_problem(data, len(taking)))
     ips = {n["name"]: n["private_ip"] for n in taking}
-    pairs = [{"server": s, "client": c, "server_ip": ips[s]} for s, c in ring(ips)]
+    position = {name: i for i, name in enumerate(ips)}
+    pairs = [
+        {
+            "server": s,
+            "client": c,
+            "server_ip": ips[s],
+            "port": ring_port(settings, "pingpong_port", position[s], 47592),
+        }
+        for s, c in ring(ips)
+    ]
     per_node = {name: {} for name in ips}
     for pair in pairs:
-        per_node[pair["server"]].update(client=pair["client"], server_argv=pingpong_argv(settings, "server"))
+        at = position[pair["server"]]
+        per_node[pair["server"]].update(client=pair["client"], server_argv=pingpong_argv(settings, "server", "", at))
         per_node[pair["client"]].update(
-            server=pair["server"], client_argv=pingpong_argv(settings, "client", pair["server_ip"])
+            server=pair["server"], client_argv=pingpong_argv(settings, "client", pair["server_ip"], at)
         )
     return dict(
         _ring_entry(taking, left_out),
@@ -196,14 +208,22 @@ def _plan_nixl(data, nodes, settings):
             "version": fact.get("version"),
         }
     stamp = data.get("stamp") or ""
-    pairs = [{"initiator": i, "target": t, "target_ip": ips[t]} for i, t in ring(ips)]
+    position = {name: i for i, name in enumerate(ips)}
+    pairs = [
+        {"initiator": i, "target": t, "target_ip": ips[t], "port": ring_port(settings, "nixl_port", position[t], 47594),
+         "tcp_port": nixl_tcp_port(settings, position[t])}
+        for i, t in ring(ips)
+    ]  # fmt: skip
     for pair in pairs:
+        at = position[pair["target"]]
         target = per_node[pair["target"]]
-        target.update(initiator=pair["initiator"], target_cmd=nixl_command(settings, target, backend, stamp, "target"))
+        target.update(
+            initiator=pair["initiator"], target_cmd=nixl_command(settings, target, backend, stamp, "target", "", at)
+        )
         initiator = per_node[pair["initiator"]]
         initiator.update(
             target=pair["target"],
-            initiator_cmd=nixl_command(settings, initiator, backend, stamp, "initiator", pair["target_ip"]),
+            initiator_cmd=nixl_command(settings, initiator, backend, stamp, "initiator", pair["target_ip"], at),
         )
     return dict(
         _ring_entry(taking, left_out),

@@ -207,11 +207,13 @@ def test_two_nodes_are_one_pair_first_serves_and_writes():
     plan = validation_plan(data([node("b", 1), node("a", 0)]))
     pp, nx = plan["pingpong"], plan["nixl"]
     assert pp["status"] == "run" and pp["reason"] == "" and pp["left_out"] == []
-    assert pp["pairs"] == [{"server": "a", "client": "b", "server_ip": "10.0.200.10"}]
+    assert pp["pairs"] == [{"server": "a", "client": "b", "server_ip": "10.0.200.10", "port": 47592}]
     assert (pp["server"], pp["client"], pp["server_ip"]) == ("a", "b", "10.0.200.10")
     assert (pp["servers"], pp["clients"], pp["nodes"]) == (["a"], ["b"], ["a", "b"])
     assert set(pp["node"]["a"]) == {"client", "server_argv"} and set(pp["node"]["b"]) == {"server", "client_argv"}
-    assert nx["pairs"] == [{"initiator": "a", "target": "b", "target_ip": "10.0.200.11"}]
+    assert nx["pairs"] == [
+        {"initiator": "a", "target": "b", "target_ip": "10.0.200.11", "port": 47594, "tcp_port": 47595}
+    ]
     assert (nx["initiator"], nx["target"], nx["target_ip"]) == ("a", "b", "10.0.200.11")
     assert (nx["initiators"], nx["targets"]) == (["a"], ["b"])
     assert nx["node"]["a"]["python"] == "/opt/nixl-efa/venvs/nixl/bin/python"

@@ -85,6 +85,27 @@ def test_every_node_serves_one_pair_and_connects_in_the_next(count):
     assert plan["nccl"]["status"] != "run" or plan["nccl"]["nodes"] == names
 
 
+@pytest.mark.parametrize(("stride", "count"), [(0, 3), (4, 3), (4, 8)])
+def test_each_node_serves_on_its_own_ports_with_a_stride(stride, count):
+    """validation_port_stride: node i's servers listen on the ports + stride x i (the lab's nodes share one network
+    stack); 0, AWS's case, gives every node the same ports. Clients connect to their server's port."""
+    d = cluster(count)
+    d["settings"]["port_stride"] = stride
+    plan = validation_plan(d)
+    pp, nx = plan["pingpong"], plan["nixl"]
+    for i in range(count):
+        server, client = f"n{i}", f"n{(i + 1) % count}"
+        assert pp["node"][server]["server_argv"][-2:] == ["-B", str(47592 + stride * i)]
+        assert pp["node"][client]["client_argv"][-3:-1] == ["-P", str(47592 + stride * i)]
+        target, initiator = f"n{(i + 1) % count}", f"n{i}"
+        port = SETTINGS["nixl_port"] + stride * ((i + 1) % count)
+        for command in (nx["node"][target]["target_cmd"], nx["node"][initiator]["initiator_cmd"]):
+            assert f"--port {port} --tcp-port {port + 1} " in command
+    ports = [p["port"] for p in pp["pairs"]] + [q for p in nx["pairs"] for q in (p["port"], p["tcp_port"])]
+    # With a stride of 4 (the lab's) no two servers on the shared stack take the same port.
+    assert len(set(ports)) == (len(ports) if stride else 3)
+
+
 def test_one_node_has_no_ring():
     plan = validation_plan(cluster(1))
     for name in ("pingpong", "nixl"):
@@ -98,7 +119,7 @@ def test_a_node_left_out_closes_the_ring_over_the_others():
     plan = validation_plan(d)
     pp, nx = plan["pingpong"], plan["nixl"]
     # Two left out of fi_pingpong: the two others are one pair, as in a two-node cluster.
-    assert pp["pairs"] == [{"server": "n0", "client": "n1", "server_ip": "10.0.200.10"}]
+    assert pp["pairs"] == [{"server": "n0", "client": "n1", "server_ip": "10.0.200.10", "port": 47592}]
     assert pp["left_out"] == [
         {"node": "n2", "reason": "node n2 is unreachable"},
         {"node": "n3", "reason": "fi_info -p efa failed on n3 (see that check)"},
