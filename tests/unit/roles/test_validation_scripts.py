@@ -794,6 +794,20 @@ def tcp_target(np, iterations, size=1 << 20):
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    # Yield once the thread listens: an initiator that finds the copy's port refused while the NIXL port is
+    # open goes on without the copy, as it should on a node. A bind to the port fails once it is taken
+    # (a probe connection would be taken for the initiator).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "error" not in got:
+        with socket.socket() as probe:
+            # SO_REUSEADDR, as the listener has: this probe never keeps the thread from binding, and Linux
+            # still refuses it a port that a socket listens on.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                break
+        time.sleep(0.01)
     try:
         yield port, got
     finally:
