@@ -389,6 +389,13 @@ def latency_lines(results):
     return round(sum(per_task) / len(per_task), 1) if per_task else None
 
 
+def rerender(path, to_markdown):
+    """--render: the Markdown of a results JSON, printed and written beside it (.md)."""
+    text = to_markdown(json.loads(path.read_text(encoding="utf-8")))
+    path.with_suffix(".md").write_text(text, encoding="utf-8")
+    print(text)
+
+
 def markdown(results):
     lines = [f"# nixl_efa.cluster benchmarks, {results['started']}", ""]
     m = results["machine"]
@@ -608,9 +615,7 @@ def main(argv=None):
     parser.add_argument("--render", type=pathlib.Path, help="only print (and rewrite) the Markdown of a results JSON")
     args = parser.parse_args(argv)
     if args.render:
-        text = markdown(json.loads(args.render.read_text(encoding="utf-8")))
-        args.render.with_suffix(".md").write_text(text, encoding="utf-8")
-        print(text)
+        rerender(args.render, markdown)
         return 0
 
     if port_answers(args.port):

@@ -573,9 +573,7 @@ def main(argv=None):
     parser.add_argument("--render", type=pathlib.Path, help="only print (and rewrite) the Markdown of a results JSON")
     args = parser.parse_args(argv)
     if args.render:
-        text = markdown(json.loads(args.render.read_text(encoding="utf-8")))
-        args.render.with_suffix(".md").write_text(text, encoding="utf-8")
-        print(text)
+        bench.rerender(args.render, markdown)
         return 0
     try:
         counts = parse_counts(args.nodes)

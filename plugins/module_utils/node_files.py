@@ -25,10 +25,10 @@ import grp
 import hashlib
 import os
 import pwd
-import stat
 import tempfile
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import local_fact
+from ansible_collections.nixl_efa.cluster.plugins.module_utils import service_node
 
 STATES = ("file", "directory")
 MODE_DIGITS = frozenset("01234567")
@@ -118,33 +118,11 @@ def entries(files, facts=None, facts_dir=local_fact.FACTS_DIR):
 
 def state(path):
     """{"owner", "group", "mode", "dir", "sha1"} of path (links followed; sha1 of a regular file's bytes,
-    else None), None when missing."""
-    try:
-        st = os.stat(path)
-    except OSError:
+    else None), None when missing: service_node's path_state and file_sha1, the probes' one reading."""
+    current = service_node.path_state(path)
+    if current is None:
         return None
-    try:
-        owner = pwd.getpwuid(st.st_uid).pw_name
-    except KeyError:
-        owner = str(st.st_uid)
-    try:
-        group = grp.getgrgid(st.st_gid).gr_name
-    except KeyError:
-        group = str(st.st_gid)
-    digest = None
-    if stat.S_ISREG(st.st_mode):
-        try:
-            with open(path, "rb") as handle:
-                digest = hashlib.sha1(handle.read()).hexdigest()  # noqa: S324 (a content check)
-        except OSError:
-            digest = None
-    return {
-        "owner": owner,
-        "group": group,
-        "mode": f"{stat.S_IMODE(st.st_mode):04o}",
-        "dir": stat.S_ISDIR(st.st_mode),
-        "sha1": digest,
-    }
+    return dict(current, sha1=service_node.file_sha1(path) if os.path.isfile(path) else None)
 
 
 def states(paths):
