@@ -131,7 +131,7 @@ class Chromium:
             if until is not None and now >= until:
                 return None
             wait = min(self.deadline, until if until is not None else self.deadline) - now
-            ready, _, _ = select.select([self._from_browser], [], [], min(wait, 1.0))
+            ready = select.select([self._from_browser], [], [], min(wait, 1.0))[0]
             if not ready:
                 if self.process.poll() is not None:
                     raise BrowserError(f"the browser exited with status {self.process.returncode}: {self.log_tail()}")

@@ -53,7 +53,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Draws the plots but writes no file; RV(changed) says whether it would.
+    details: Draws the plots but writes no file; the task's C(changed) says whether it would.
   diff_mode:
     support: none
 """

@@ -319,15 +319,16 @@ def _draw_lines(axes, spec, ticker):
 def _draw_bars(axes, spec):
     groups, series = spec["groups"], spec["series"]
     width = 0.8 / len(series)
-    for index, bar in enumerate(series):
+    for index, kind in enumerate(series):
         positions = [g + (index - (len(series) - 1) / 2) * width for g in range(len(groups))]
-        present = [(p, v) for p, v in zip(positions, bar["values"]) if v is not None and v > 0]
+        present = [(p, v) for p, v in zip(positions, kind["values"]) if v is not None and v > 0]
         if not present:
             continue
-        drawn = axes.bar([p for p, _ in present], [v for _, v in present], width=width, label=bar["label"])
-        axes.bar_label(drawn, labels=[f"{v:.3g}" for _, v in present], fontsize=7, padding=1)
+        places, values = [p for p, v in present], [v for p, v in present]
+        drawn = axes.bar(places, values, width=width, label=kind["label"])
+        axes.bar_label(drawn, labels=[f"{v:.3g}" for v in values], fontsize=7, padding=1)
     # Room above the tallest bar for the legend.
-    tallest = max((v for bar in series for v in bar["values"] if v is not None), default=0)
+    tallest = max((v for kind in series for v in kind["values"] if v is not None), default=0)
     if tallest > 0:
         axes.set_ylim(top=tallest * 1.3)
     axes.set_xticks(list(range(len(groups))))

@@ -338,7 +338,10 @@ def test_markdown_names_the_mlflow_run_that_received_the_plots():
 
 
 def test_markdown_says_plots_were_skipped_and_why_without_matplotlib(monkeypatch):
-    monkeypatch.setattr(plots_module, "_matplotlib", lambda: (_ for _ in ()).throw(ImportError("no matplotlib")))
+    def missing():
+        raise ImportError("no matplotlib")
+
+    monkeypatch.setattr(plots_module, "_matplotlib", missing)
     report = ring_report()
     found = draw_plots(report)
     recorded = with_plots(report, dict(found, plots=[], artifacts={}))
