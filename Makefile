@@ -15,7 +15,8 @@
 #   make release-test  build the tarball, install it offline, reuse its roles from tests/consumer (lab AWS, a node
 #                 container), argument-spec failures, a changelog fragment per change, make release on a clone
 #   make release VERSION=x.y.z  bump galaxy.yml, CHANGELOG.rst from the fragments, build/ tarball checked to install
-#   make e2e      the demo as a test: make demo twice (second run changed=0 for provision and configure), verify_efa.yml, teardown
+#   make e2e      the demo as a test: make demo twice (second run changed=0 for provision and configure), verify_efa.yml, teardown;
+#                 the validation run's MLflow page checked in a headless Chromium (lab/browser.sh installs Debian's)
 #   make bench    benchmarks on a lab of its own (BENCH_PORT, 5071): provision re-run, remote tasks over aws_ssm,
 #                 API calls, NIXL vs memcpy; results in bench/results/ (see docs/PERFORMANCE.md)
 #   make scale    configure + validate on 2 and 8 nodes, each count on a fresh lab of its own (SCALE_PORT, 5073),
@@ -103,7 +104,9 @@ lint: setup
 sanity: setup
 	SANITY_VENV=$(CURDIR)/$(VENV) tools/sanity.sh
 
+# The unit tests of lab/browser_check.py drive a real headless Chromium: lab/browser.sh installs Debian's when missing.
 unit: setup
+	$(LAB) browser >/dev/null
 	pytest
 
 integration: setup
@@ -155,6 +158,7 @@ molecule: setup
 test: test-default-core
 	$(MAKE) --no-print-directory setup
 	$(MAKE) --no-print-directory setup CORE=$(NEWEST_CORE)
+	$(LAB) browser >/dev/null
 	@start=$$(date +%s); $(BIN)/python tools/test_pool.py --default-core $(CORE) --newest-core $(NEWEST_CORE); rc=$$?; \
 		echo "== make test: $$(( $$(date +%s) - start )) s after set-up, exit $$rc"; exit $$rc
 
@@ -226,7 +230,9 @@ demo-down: setup
 	fi
 	$(MAKE) --no-print-directory lab-down
 
+# The e2e also opens the validation run's page in the MLflow UI with a headless Chromium (lab/browser_check.py).
 e2e: setup
+	$(LAB) browser >/dev/null
 	pytest tests/e2e
 
 # Benchmarks (bench/run.py): their own lab on BENCH_PORT, always taken down at the end, even after a failure.

@@ -10,6 +10,7 @@ image and node containers, the Docker engine they run on. The Makefile's lab tar
     lab/labctl.py status  whether it runs (exit 0, and the `export ...` line) or not (exit 3)
     lab/labctl.py env     the AWS variables that point a client at it, as NAME=value words
     lab/labctl.py engine  makes sure a Docker engine answers (docker_engine.sh)
+    lab/labctl.py browser makes sure a headless Chromium is installed, prints its path (browser.sh)
     lab/labctl.py image   the node image's name, built first when missing (node_image.sh)
     lab/labctl.py nodes up PREFIX N | nodes down PREFIX
                           node containers without an instance: PREFIX-0 .. PREFIX-(N-1), for trying a role by hand
@@ -40,6 +41,7 @@ import lab_nodes  # noqa: E402
 
 SERVER = HERE / "moto_lab.py"
 DOCKER_ENGINE = HERE / "docker_engine.sh"
+BROWSER = HERE / "browser.sh"
 NODE_IMAGE = HERE / "node_image.sh"
 DEFAULT_PORT = 5055
 DEFAULT_WAIT = 60
@@ -265,6 +267,7 @@ def parser():
     lab_options(commands.add_parser("status", help=f"running: exit 0; not running: exit {NOT_RUNNING}"))
     lab_options(commands.add_parser("env", help="the AWS variables that point a client at the lab"))
     commands.add_parser("engine", help="make sure a Docker engine answers (docker_engine.sh)")
+    commands.add_parser("browser", help="make sure a headless Chromium is installed; its path (browser.sh)")
     commands.add_parser("image", help="the node image's name, built when missing (node_image.sh)")
     node = commands.add_parser("nodes", help="node containers without an instance")
     node_actions = node.add_subparsers(dest="action", required=True)
@@ -292,6 +295,8 @@ def main(argv=None):
         return 0
     if args.command == "engine":
         return subprocess.call([str(DOCKER_ENGINE)])
+    if args.command == "browser":
+        return subprocess.call([str(BROWSER)])
     if args.command == "image":
         return subprocess.call([str(NODE_IMAGE)])
     if args.action == "up":

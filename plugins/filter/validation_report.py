@@ -6,7 +6,7 @@
 """Filters of the validation role: what to run, fi_pingpong parsing, the report and its renderings.
 
 Thin wrappers: the logic lives in plugin_utils/validation (plan, commands, jobs, node_checks, pairs, checks,
-hints, report, render), pure and unit tested without a cluster. Each filter's documentation is in the
+hints, report, render, plots), pure and unit tested without a cluster. Each filter's documentation is in the
 .yml beside it.
 """
 
@@ -20,6 +20,7 @@ from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.render
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import validation_report
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import validation_results
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import with_mlflow_report
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.report import with_plots
 
 
 class FilterModule:
@@ -37,4 +38,5 @@ class FilterModule:
             "validation_mlflow_batch": validation_mlflow_batch,
             "validation_check_line": validation_check_line,
             "validation_with_mlflow_report": with_mlflow_report,
+            "validation_with_plots": with_plots,
         }

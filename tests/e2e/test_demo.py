@@ -10,6 +10,10 @@ with the lab's session-manager-plugin stand-in. The tests run in file order and 
    work over aws_ssm, the validation report passed with the checks the lab can run, vLLM's
    prefill -> NIXL -> decode on the CPU among them (decode pulled the KV blocks, and the single
    server wrote the same text);
+   then the validation run in MLflow: its artifacts, asked of MLflow's REST API, are the report's PNG
+   plots (the same bytes as the files beside the report), and a headless Chromium (lab/browser_check.py)
+   shows the run's page in the MLflow UI with the report's metrics, and its Artifacts tab with the PNGs,
+   one of them displayed; the pages' DOM and screenshots are kept in the test's directory (browser/);
 2. the second `make demo`, with `--skip-tags validation` (the first run validated; this one is
    about convergence): provisioning and configuration change nothing, and the converged
    provisioning reads the capacity reservation once;
@@ -22,14 +26,21 @@ and 8 GB of disk for the two nodes' vLLM venvs and servers, and about 25 minutes
 here fails on a slow machine, only on a wrong result.
 """
 
+import base64
+import hashlib
+import importlib.util
 import json
 import os
 import pathlib
+import re
 import socket
 import subprocess
 import sys
+import time
+import urllib.parse
 import urllib.request
 
+import boto3
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -46,6 +57,10 @@ PROVISION_PLAY = "Provision the cluster"
 CONFIGURE_BUDGET_CONVERGED = 6
 CONFIGURE_BUDGET_FIRST = 25
 UNSAFE = "__ansible_unsafe"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_BROWSER_SPEC = importlib.util.spec_from_file_location("browser_check", ROOT / "lab" / "browser_check.py")
+browser_check = importlib.util.module_from_spec(_BROWSER_SPEC)
+_BROWSER_SPEC.loader.exec_module(browser_check)
 
 
 def _free_port():
@@ -176,6 +191,82 @@ def test_first_demo_provisions_configures_and_validates_over_ssm(demo):
     # on the node (the play_summary callback counts until tries and async polls too).
     validated = plays["Validate the cluster"]["hosts"]
     assert all(0 < validated[node]["remote_tasks"] <= 4 for node in nodes), validated
+
+
+def _mlflow_authorization(demo, cluster):
+    """Basic auth of MLflow's admin, the password read from the lab's Secrets Manager where validate.yml reads it
+    (the mlflow role's mlflow_admin_password_secret_name, <cluster>/mlflow/admin-password)."""
+    client = boto3.client("secretsmanager", endpoint_url=demo.url, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    password = client.get_secret_value(SecretId=f"{cluster}/mlflow/admin-password")["SecretString"]
+    return "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()
+
+
+def _mlflow_get(url, authorization, raw=False):
+    request = urllib.request.Request(url, headers={"Authorization": authorization})
+    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (the lab's MLflow, on loopback)
+        body = answer.read()
+    return body if raw else json.loads(body)
+
+
+def test_the_validation_run_carries_its_plots_and_shows_them_in_the_browser(demo):
+    assert demo.runs.get("first") is not None and demo.runs["first"].returncode == 0, "the first demo failed"
+    report = json.loads((demo.reports / "latest.json").read_text())
+    mlflow = report["mlflow"]
+    plots = report["plots"]
+    assert plots["unavailable"] is None, plots
+    # What the lab measures makes fi_pingpong's and NIXL's plots; NCCL's is not drawn, with the check's own reason.
+    assert {p["id"] for p in plots["files"]} == {"pingpong_bandwidth", "pingpong_latency", "nixl_transfers",
+                                                 "nixl_yardsticks"}, plots  # fmt: skip
+    nccl = next(c for c in report["checks"] if c["id"] == "nccl.all_reduce")
+    assert nccl["status"] == "skipped" and nccl["reason"].startswith("no GPU on "), nccl
+    assert [(p["id"], p["reason"]) for p in plots["not_drawn"]] == [("nccl_busbw", f"skipped: {nccl['reason']}")]
+    # Beside the Markdown, which links each by a relative link.
+    markdown = (demo.reports / "latest.md").read_text()
+    links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown)
+    assert sorted(links) == sorted(p["file"] for p in plots["files"]), links
+    local = {p["artifact"]: (demo.reports / p["file"]).read_bytes() for p in plots["files"]}
+    assert all(data.startswith(PNG_SIGNATURE) for data in local.values())
+
+    # MLflow's REST API: the run lists the PNGs under plots/, and they are the same bytes.
+    authorization = _mlflow_authorization(demo, report["cluster"])
+    base = mlflow["url"]
+    query = urllib.parse.urlencode({"run_id": mlflow["run_id"], "path": "plots"})
+    listed = _mlflow_get(f"{base}/api/2.0/mlflow/artifacts/list?{query}", authorization)
+    assert sorted(f["path"] for f in listed["files"]) == sorted(local), listed
+    run = _mlflow_get(f"{base}/api/2.0/mlflow/runs/get?run_id={mlflow['run_id']}", authorization)["run"]
+    root = run["info"]["artifact_uri"].split(":", 1)[1].strip("/")
+    for artifact, data in local.items():
+        served = _mlflow_get(f"{base}/api/2.0/mlflow-artifacts/artifacts/{root}/{artifact}", authorization, raw=True)
+        assert served.startswith(PNG_SIGNATURE) and hashlib.sha256(served).digest() == hashlib.sha256(data).digest()
+    metrics = {m["key"] for m in run["data"]["metrics"]}
+
+    # The MLflow UI in a real headless browser: the run's page lists its metrics (names from the report), its
+    # Artifacts tab the PNGs, one of them displayed (800 pixels wide, as drawn).
+    names = ["checks.passed"] + [
+        f"{c['id']}.{sorted(k for k, v in c['figures'].items() if isinstance(v, (int, float)))[0]}"
+        for c in report["checks"]
+        if c["node"] is None and c["status"] == "passed" and c["figures"]
+    ]
+    assert set(names) <= metrics and len(names) >= 4, (names, sorted(metrics))
+    out = demo.tmp / "browser"
+    out.mkdir(exist_ok=True)
+    page = f"{base}/#/experiments/{mlflow['experiment_id']}/runs/{mlflow['run_id']}"
+    shown = sorted(local)[0]
+    pages = [
+        {"url": page, "expect": names, "refuse": ["Failed to load"], "dom": out / "run.html",
+         "screenshot": out / "run.png"},
+        {"url": f"{page}/artifacts/{shown}", "expect": [a.rsplit("/", 1)[1] for a in sorted(local)],
+         "expect_js": "[...document.images].some(i => i.complete && i.naturalWidth === 800)",
+         "refuse": ["Failed to load"], "dom": out / "artifacts.html", "screenshot": out / "artifacts.png"},
+    ]  # fmt: skip
+    started = time.monotonic()
+    results = browser_check.check_pages(pages, timeout=120, authorization=authorization)
+    seconds = round(time.monotonic() - started, 1)
+    print(f"browser check of the MLflow run page: {seconds} s, {json.dumps(results)}")
+    for result in results:
+        assert not result["missing"] and not result["refused"], (result, f"DOM and screenshots in {out}")
+    assert (out / "run.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_second_demo_changes_nothing_in_provision_and_configure(demo):

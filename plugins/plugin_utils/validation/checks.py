@@ -219,9 +219,15 @@ def mlflow_report_check(plan, reg, settings):
             f"run {answer.get('run_id')}: {answer.get('metrics', 0)} metrics, {answer.get('params', 0)} params, "
             f"{answer.get('tags', 0)} tags, status {answer.get('status')}"
         )
+        artifacts = answer.get("artifacts") or []
+        if artifacts:
+            reason += f"; {len(artifacts)} artifact(s) uploaded and listed: " + ", ".join(a["path"] for a in artifacts)
         return make_check("mlflow.report", title, "passed", reason, nodes=[plan["writer"]], details=answer)
     error = answer.get("error") or " ".join(tail_lines(reg.get("stderr") or reg.get("msg"), 2)) or "no answer"
-    kind = "mlflow_unreachable" if re.search(r"refused|timed out|gave up", error) else "mlflow"
+    if answer.get("artifact_error"):
+        kind = "mlflow_artifacts"
+    else:
+        kind = "mlflow_unreachable" if re.search(r"refused|timed out|gave up", error) else "mlflow"
     ctx = {"node": plan["writer"], "url": plan.get("url"), "port": _url_port(plan.get("url"))}
     return make_check(
         "mlflow.report", title, "failed", error, nodes=[plan["writer"]], details=answer, kind=kind, ctx=ctx

@@ -143,6 +143,8 @@ def nccl_command(settings, node, master_ip, nnodes, is_master, local_addr, stamp
         '-c "$script"',
         "--size-mib",
         str(_int(settings, "nccl_size_mib", 256)),
+        "--min-size-mib",
+        str(_int(settings, "nccl_min_size_mib", 0)),
         "--iterations",
         str(_int(settings, "nccl_iterations", 20)),
         "--backend",

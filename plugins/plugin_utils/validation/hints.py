@@ -163,6 +163,15 @@ HINTS = {
         "Several MLflow servers behind one address, or a backend store that lost the write: check the server's "
         "backend store and its log.",
     ),
+    "mlflow_artifacts": (
+        "The run's params and metrics were logged, but the tracking server at {url} did not take the report's "
+        "plots as the run's artifacts: it does not serve artifacts (mlflow server --serve-artifacts), or its "
+        "artifact destination refused the write (on AWS the cluster bucket's mlflow-artifacts/ prefix, written "
+        "with the MLflow node's instance role).",
+        "On the MLflow node: journalctl -u nixl-efa-mlflow for the PUT's error; check mlflow_artifacts_destination "
+        "of the mlflow role and, on AWS, the iam_s3 role's grant on mlflow-artifacts/*. The plots are also beside "
+        "the report on the controller.",
+    ),
     "mlflow": (
         "The MLflow write or read failed.",
         "Read the error in the details; try the REST API by hand: curl {url}/api/2.0/mlflow/experiments/search.",

@@ -39,7 +39,8 @@ def pair_key(first, second):
     return f"{first}/{second}"
 
 
-def _row(first, second, status, reason, figures, details, kind=None, ctx=None, yardsticks=None):
+def _row(first, second, status, reason, figures, details, kind=None, ctx=None, yardsticks=None, series=None):
+    """One pair's row; series: what the report's plots draw of it (fi_pingpong's sizes, NIXL's transfer times)."""
     row = {
         "pair": pair_label(first, second),
         "key": pair_key(first, second),
@@ -53,6 +54,8 @@ def _row(first, second, status, reason, figures, details, kind=None, ctx=None, y
     }
     if yardsticks is not None:
         row["yardsticks"] = yardsticks
+    if series:
+        row.update(series)
     return row
 
 
@@ -167,7 +170,7 @@ def _pingpong_pair(plan, results, settings):
             f"{summary['largest_bytes']} bytes, {summary['smallest_usec_per_xfer']:.2f} usec/xfer at "
             f"{summary['smallest_bytes']} bytes (lowest {summary['min_usec_per_xfer']:.2f})"
         )
-        return _row(plan["client"], plan["server"], "passed", reason, summary, details)
+        return _row(plan["client"], plan["server"], "passed", reason, summary, details, series={"sizes": rows})
     text = "\n".join(str(x or "") for x in (client.get("stderr"), client.get("stdout"), client.get("msg")))
     if not has_run(client):
         kind, reason = "pingpong", "the client did not run"
@@ -190,7 +193,7 @@ def _pingpong_pair(plan, results, settings):
             f"the client exited {client.get('rc')}: {' '.join(tail_lines(text, 2)) or 'no output'}",
         )
     ctx = {"server": f"{plan['server']} ({plan['server_ip']})", "port": port, "provider": provider}
-    return _row(plan["client"], plan["server"], "failed", reason, summary, details, kind, ctx)
+    return _row(plan["client"], plan["server"], "failed", reason, summary, details, kind, ctx, series={"sizes": rows})
 
 
 def _number(value):
@@ -238,6 +241,26 @@ def _yardstick_figures(initiator):
     return figures
 
 
+# The initiator's per-transfer times, by what moved the buffer: NIXL, the plain TCP copy, NIXL through UCX
+# shared memory and the memory copy (the answer's lists of seconds).
+TRANSFER_SECONDS = (("nixl", "seconds"), ("tcp", "tcp_seconds"), ("shm", "shm_seconds"), ("memcpy", "memcpy_seconds"))
+
+
+def _transfer_seconds(initiator, size_mib):
+    """{bytes, nixl, tcp, shm, memcpy}: the buffer's size and each transfer's seconds, for the report's plots; only
+    the lists the answer has, each of positive numbers."""
+    found = {}
+    for name, key in TRANSFER_SECONDS:
+        values = initiator.get(key)
+        if isinstance(values, list) and values and all(_number(v) is not None and v > 0 for v in values):
+            found[name] = values
+    try:
+        size = int(size_mib)
+    except (TypeError, ValueError):
+        return {}
+    return dict(found, bytes=size * 2**20) if found and size > 0 else {}
+
+
 def _nixl_pair(plan, results, settings):
     """One pair's NIXL transfer: plan {initiator, target, target_ip, backend, node}, results {initiator, target}."""
     initiator_reg = as_dict(results.get("initiator"))
@@ -281,6 +304,7 @@ def _nixl_pair(plan, results, settings):
     if target.get("phase") == "done":
         figures["bytes_match"] = bool(target.get("match"))
     yardsticks = pair_yardsticks(plan, initiator, target, settings)
+    series = {"transfers": _transfer_seconds(initiator, size)}
     match = bool(target.get("match")) and target.get("sha256") == initiator.get("sha256")
     if initiator.get("ok") and target.get("ok") and match:
         reason = (
@@ -289,7 +313,9 @@ def _nixl_pair(plan, results, settings):
             f"{initiator['gbps']:.3f} GB/s (first transfer {initiator.get('gbps_first') or 0:.3f} GB/s), bytes match "
             f"(sha256 {str(target.get('sha256'))[:16]})"
         )
-        return _row(plan["initiator"], plan["target"], "passed", reason, figures, details, yardsticks=yardsticks)
+        return _row(
+            plan["initiator"], plan["target"], "passed", reason, figures, details, yardsticks=yardsticks, series=series
+        )
     errors = "; ".join(
         f"{side}: {r['error']}" for side, r in (("initiator", initiator), ("target", target)) if r.get("error")
     )
@@ -310,4 +336,4 @@ def _nixl_pair(plan, results, settings):
     else:
         kind, reason = "nixl", errors or "the transfer did not succeed"
     ctx = {"target": plan["target_ip"], "port": settings.get("nixl_port"), "backend": plan["backend"]}
-    return _row(plan["initiator"], plan["target"], "failed", reason, figures, details, kind, ctx, yardsticks)
+    return _row(plan["initiator"], plan["target"], "failed", reason, figures, details, kind, ctx, yardsticks, series)

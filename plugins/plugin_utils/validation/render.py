@@ -6,6 +6,7 @@
 """The report's renderings: Markdown, one line per check, and the MLflow batch."""
 
 import re
+import urllib.parse
 
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.common import STATUSES
 
@@ -63,6 +64,7 @@ def validation_markdown(report):
         for check in warned:
             lines += [f"- `{check['id']}`: {_md(text)}" for text in check["warnings"]]
     lines += _figures_md(report)
+    lines += _plots_md(report)
     lines += [
         "",
         "## Nodes",
@@ -231,6 +233,41 @@ def _figures_md(report):
         figures.append(line)
     if figures:
         lines += ["", "## Figures", ""] + figures
+    return lines
+
+
+def _uploaded_plots(report):
+    """The artifact paths the MLflow report check says the run received ([] when it did not say so)."""
+    check = next((c for c in report["checks"] if c["id"] == "mlflow.report"), None)
+    if not check or check["status"] != "passed":
+        return []
+    return [a["path"] for a in (check.get("details") or {}).get("artifacts") or [] if a.get("listed")]
+
+
+def _plots_md(report):
+    """The plots beside the report (relative links), where they are in MLflow, and why the others are missing."""
+    plots = report.get("plots")
+    if not isinstance(plots, dict):
+        return []
+    lines = ["", "## Plots", ""]
+    files = plots.get("files") or []
+    uploaded = set(_uploaded_plots(report))
+    if plots.get("unavailable"):
+        lines += [f"Plots skipped: {_md(plots['unavailable'])}.", ""]
+    elif files:
+        where = "The PNG files are beside this report"
+        run = (report.get("mlflow") or {}).get("run_id")
+        if uploaded and run:
+            folders = sorted({a.rsplit("/", 1)[0] for a in uploaded})
+            where += f", and in the MLflow run `{run}` as artifacts under `" + "`, `".join(folders) + "/`"
+        lines += [where + ".", ""]
+    for plot in files:
+        lines += [f"### {plot['title']}", "", f"![{_md(plot['title'])}]({urllib.parse.quote(plot['file'])})", ""]
+    not_drawn = [s for s in plots.get("not_drawn") or [] if s.get("reason") != plots.get("unavailable")]
+    if not_drawn:
+        lines += ["Not drawn:", ""] + [f"- {s['title']}: {_md(s['reason'])}" for s in not_drawn] + [""]
+    while lines[-1] == "":
+        lines.pop()
     return lines
 
 

@@ -45,6 +45,28 @@ def with_mlflow_report(report, plan, result):
     return dict(report, checks=checks, summary=summary_of(checks))
 
 
+def with_plots(report, drawn):
+    """The report with what validation_plots drew: plots {files, not_drawn, matplotlib, unavailable}.
+
+    drawn: the validation_plots action's result; each file is {id, title, check, file, artifact, bytes,
+    sha256, width, height} (its base64 content stays out of the report).
+    """
+    drawn = as_dict(drawn)
+    if not isinstance(drawn.get("plots"), list):
+        # The drawing task did not run or failed: say so rather than show no plots without a reason.
+        said = drawn.get("msg") or str(drawn.get("exception") or "").strip().rpartition("\n")[2]
+        unavailable = f"the plots were not drawn: {said or 'the task did not run'}"
+        return dict(report, plots={"files": [], "not_drawn": [], "matplotlib": None, "unavailable": unavailable})
+    keys = ("id", "title", "check", "file", "artifact", "bytes", "sha256", "width", "height")
+    plots = {
+        "files": [{k: p.get(k) for k in keys} for p in drawn["plots"]],
+        "not_drawn": [dict(s) for s in drawn.get("not_drawn") or []],
+        "matplotlib": drawn.get("matplotlib"),
+        "unavailable": drawn.get("unavailable"),
+    }
+    return dict(report, plots=plots)
+
+
 # What each node registers, per check: {check: {name in the results: the task's register}}.
 REGISTERS = {
     "pingpong": {

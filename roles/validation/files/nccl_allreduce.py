@@ -6,6 +6,10 @@ Started by torchrun on every node (one process per GPU, c10d rendezvous on the f
 `NIXL_EFA_NCCL_RESULT {json}`, with the algorithm and bus bandwidth in GB/s computed the way
 nccl-tests does (bus bandwidth = algorithm bandwidth x 2(n-1)/n for all_reduce), and whether the
 reduced values are right (every rank contributes rank+1, so each element must equal n(n+1)/2).
+With --min-size-mib below --size-mib it also times the all_reduce of each power of two MiB from that size
+up (nccl-tests' -b/-e/-f 2, --warmup and --iterations each), on the front of the same tensor, and adds them
+to the line as `sizes` (bytes, seconds per iteration, algorithm and bus bandwidth), the full size last:
+the report's bus bandwidth by message size.
 
 --backend gloo runs the same on CPUs (to try the launch without GPUs); the role uses nccl.
 Needs PyTorch; Python 3.8+.
@@ -26,11 +30,33 @@ def bus_bandwidth(algbw, world_size):
     return algbw * 2.0 * (world_size - 1) / world_size if world_size > 1 else 0.0
 
 
+def size_row(nbytes, seconds, world_size):
+    """One message size's figures, as nccl-tests prints them."""
+    algbw = nbytes / seconds / 1e9 if seconds > 0 else 0.0
+    return {
+        "size_bytes": nbytes,
+        "seconds_per_iteration": round(seconds, 6),
+        "algbw_gbps": round(algbw, 3),
+        "busbw_gbps": round(bus_bandwidth(algbw, world_size), 3),
+    }
+
+
+def sweep_sizes(min_mib, size_mib):
+    """The sizes in MiB timed below size_mib: min_mib and each power of two above it (none without min_mib)."""
+    sizes = []
+    mib = max(int(min_mib or size_mib), 1)
+    while mib < size_mib:
+        sizes.append(mib)
+        mib = 1 << mib.bit_length() if mib & (mib - 1) else mib * 2
+    return sizes
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--min-size-mib", type=int, default=0, help="also time each power of two MiB from here up")
     parser.add_argument("--backend", default="nccl", choices=["nccl", "gloo"])
     args = parser.parse_args()
 
@@ -76,6 +102,31 @@ def main():
     elapsed = float(seconds.item())
     nbytes = count * 4
     algbw = nbytes / elapsed / 1e9 if elapsed > 0 else 0.0
+
+    def timed(elements):
+        """Seconds per all_reduce of the tensor's first elements, the slowest rank's."""
+        part = tensor[:elements]
+        for _round in range(args.warmup):
+            dist.all_reduce(part)
+        sync()
+        dist.barrier()
+        start = time.perf_counter()
+        for _round in range(args.iterations):
+            dist.all_reduce(part)
+        sync()
+        took = torch.tensor(
+            [(time.perf_counter() - start) / max(args.iterations, 1)], dtype=torch.float64, device=device
+        )
+        dist.all_reduce(took, op=dist.ReduceOp.MAX)
+        return float(took.item())
+
+    sizes = []
+    # Zeros: the sums stay finite however many rounds run.
+    tensor.zero_()
+    for mib in sweep_sizes(args.min_size_mib, args.size_mib):
+        took = timed(mib * MIB // 4)
+        sizes.append((mib * MIB, took))
+    sizes.append((nbytes, elapsed))
     if rank == 0:
         result = {
             "ok": correct,
@@ -92,6 +143,7 @@ def main():
             "host": socket.gethostname(),
             "torch": torch.__version__,
             "nccl": ".".join(map(str, torch.cuda.nccl.version())) if args.backend == "nccl" else None,
+            "sizes": [size_row(size, took, world) for size, took in sizes],
         }
         if not correct:
             result["error"] = f"all_reduce returned wrong values (expected {expected} in every element)"

@@ -9,7 +9,9 @@ Python 3.8 and later; no MLflow client on the nodes). Commands, each printing on
 - mlflow-read: read the run back (runs/get) until it shows every expected param and metric or the
   deadline passes, then compare the values.
 - mlflow-log: log a batch of params, metrics and tags into an existing run (split to the REST
-  API's per-request limits) and set its final status.
+  API's per-request limits), upload ARTIFACTS into it through the tracking server's proxied artifact
+  endpoint (mlflow server --serve-artifacts) and read their listing back, then set its final status
+  (FAILED when an artifact did not arrive).
 - vllm: GET /health of the prefill and decode servers; one streamed completion through the proxy
   (time to first token) of a prompt no server has seen, with decode's NIXL counters and
   inter-token latency (tokens per second) read from its /metrics before and after: it passes
@@ -25,6 +27,8 @@ MLFLOW_TRACKING_PASSWORD (HTTP basic, MLflow's basic-auth app; the names MLflow'
 for the mlflow commands, VLLM_API_KEY (Authorization: Bearer) for vllm. The validation role sets
 them in the process itself, in a preamble on stdin before this file, so that ps shows none.
 With VLLM_API_KEY the vllm command also checks that the proxy refuses a completion without it (401).
+The files mlflow-log uploads come the same way, too large for a command line: the preamble sets ARTIFACTS
+({artifact path in the run: base64 content}); without it there are none.
 """
 
 import argparse
@@ -42,6 +46,12 @@ import urllib.parse
 import urllib.request
 
 API = "/api/2.0/mlflow/"
+# The tracking server's proxied artifact store (mlflow server --serve-artifacts): a run whose artifact_uri is
+# mlflow-artifacts:/<path> keeps its files under this endpoint at <path>.
+ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts/"
+ARTIFACT_TYPES = {".png": "image/png", ".json": "application/json", ".md": "text/markdown"}
+# What the preamble gave to upload, {artifact path: base64 content}.
+ARTIFACTS = globals().get("ARTIFACTS") or {}
 # Per-request limits of runs/log-batch.
 MAX_METRICS = 1000
 MAX_PARAMS = 100
@@ -70,10 +80,14 @@ class Client:
     def remaining(self):
         return max(self.deadline - time.monotonic(), 0.0)
 
-    def request(self, method, url, payload=None, retry_statuses=(500, 502, 503, 504), authorize=True, raw=False):
-        """(status, JSON body), or (status, text) with raw."""
+    def request(
+        self, method, url, payload=None, retry_statuses=(500, 502, 503, 504), authorize=True, raw=False, body=None
+    ):
+        """(status, JSON body), or (status, text) with raw. body: bytes sent as they are ((bytes, content type))."""
         data = None if payload is None else json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if body is not None:
+            data, headers["Content-Type"] = body
         if authorize and self.authorization:
             headers["Authorization"] = self.authorization
         delay = 0.25
@@ -259,25 +273,76 @@ def cmd_mlflow_read(args, client):
     }
 
 
+def artifact_root(uri):
+    """The path of a run's artifacts under ARTIFACTS_API; None when its artifact_uri is not the server's to serve."""
+    parsed = urllib.parse.urlparse(uri or "")
+    return parsed.path.strip("/") if parsed.scheme == "mlflow-artifacts" else None
+
+
+def upload_artifacts(client, base, run_id, artifacts):
+    """PUT each artifact into the run through the tracking server, then list the run's folders: [{path, bytes,
+    listed}] (listed: the listing shows it with its size). Raises HttpError when the server does not serve the
+    run's artifacts."""
+    _status, body = client.request("GET", mlflow_url(base, "runs/get", {"run_id": run_id}))
+    uri = body.get("run", {}).get("info", {}).get("artifact_uri")
+    root = artifact_root(uri)
+    if root is None:
+        raise HttpError(
+            f"the run's artifacts go to {uri!r}, which the tracking server does not serve (mlflow server "
+            "--serve-artifacts with --artifacts-destination): nothing uploaded"
+        )
+    uploaded = []
+    for name, content in sorted(artifacts.items()):
+        path = name.strip("/")
+        data = base64.b64decode(content)
+        kind = ARTIFACT_TYPES.get(os.path.splitext(path)[1].lower(), "application/octet-stream")
+        url = base.rstrip("/") + ARTIFACTS_API + urllib.parse.quote(f"{root}/{path}")
+        client.request("PUT", url, body=(data, kind))
+        uploaded.append({"path": path, "bytes": len(data)})
+    listed = {}
+    for folder in sorted({item["path"].rpartition("/")[0] for item in uploaded}):
+        query = dict({"run_id": run_id}, **({"path": folder} if folder else {}))
+        _status, body = client.request("GET", mlflow_url(base, "artifacts/list", query))
+        listed.update({f["path"]: f.get("file_size") for f in body.get("files") or [] if not f.get("is_dir")})
+    for item in uploaded:
+        size = listed.get(item["path"])
+        item["listed"] = size is not None and int(size) == item["bytes"]
+    return uploaded
+
+
 def cmd_mlflow_log(args, client):
     payload = json.loads(args.payload_json)
     requests = log_batches(
         client, args.url, args.run_id, payload.get("params", {}), payload.get("metrics", {}), payload.get("tags", {})
     )
+    artifacts, error = [], None
+    if ARTIFACTS:
+        try:
+            artifacts = upload_artifacts(client, args.url, args.run_id, ARTIFACTS)
+            missing = [a["path"] for a in artifacts if not a["listed"]]
+            if missing:
+                error = f"the run does not list {', '.join(missing)} with its size after the upload"
+        except HttpError as e:
+            error = str(e)
+    status = "FAILED" if error else args.status
     client.request(
         "POST",
         mlflow_url(args.url, "runs/update"),
-        {"run_id": args.run_id, "status": args.status, "end_time": now_ms()},
+        {"run_id": args.run_id, "status": status, "end_time": now_ms()},
     )
-    return {
-        "ok": True,
+    answer = {
+        "ok": not error,
         "run_id": args.run_id,
         "requests": requests,
         "params": len(payload.get("params", {})),
         "metrics": len(payload.get("metrics", {})),
         "tags": len(payload.get("tags", {})),
-        "status": args.status,
+        "artifacts": artifacts,
+        "status": status,
     }
+    if error:
+        answer.update(error=f"artifact upload: {error}", artifact_error=True)
+    return answer
 
 
 def completions_url(proxy):

@@ -7,6 +7,7 @@ recorded, never made), and the pure parts of nixl_transfer.py and nccl_allreduce
 transfer, fi_pingpong and MLflow are exercised by the lab run described in the role's README.
 """
 
+import base64
 import contextlib
 import ctypes
 import faulthandler
@@ -94,10 +95,38 @@ class FakeMlflow(http.server.BaseHTTPRequestHandler):
                 "params": [{"key": k, "value": v} for k, v in run["params"].items()],
                 "metrics": [{"key": k, "value": v} for k, v in run["metrics"].items()],
             }
-            return self.answer(
-                200, {"run": {"info": {"run_id": query["run_id"], "status": run["status"]}, "data": data}}
-            )
+            info = {"run_id": query["run_id"], "status": run["status"], "artifact_uri": self.artifact_uri(query)}
+            return self.answer(200, {"run": {"info": info, "data": data}})
+        if url.path == "/api/2.0/mlflow/artifacts/list":
+            # As MLflow lists one folder: its direct entries, paths relative to the run's root.
+            root = self.artifact_uri(query).split(":", 1)[1].strip("/") + "/"
+            folder = query.get("path", "")
+            files = [
+                {"path": key[len(root) :], "is_dir": False, "file_size": len(data)}
+                for key, data in sorted(state["artifacts"].items())
+                if key.startswith(root) and key[len(root) :].rpartition("/")[0] == folder
+            ]
+            return self.answer(200, {"root_uri": self.artifact_uri(query), "files": files})
         return self.answer(404, {})
+
+    def artifact_uri(self, query):
+        run_id = query.get("run_id")
+        return self.state.get("artifact_uri") or f"mlflow-artifacts:/7/{run_id}/artifacts"
+
+    def do_PUT(self):
+        """The proxied artifact store: PUT /api/2.0/mlflow-artifacts/artifacts/<path>, the body as the file."""
+        state = self.state
+        data = self.rfile.read(int(self.headers["Content-Length"]))
+        state["requests"].append(("PUT", self.path, {"type": self.headers.get("Content-Type"), "bytes": len(data)}))
+        if self.refused():
+            return None
+        prefix = "/api/2.0/mlflow-artifacts/artifacts/"
+        if not self.path.startswith(prefix):
+            return self.answer(404, {})
+        if state.get("artifact_status"):
+            return self.answer(state["artifact_status"], {"error_code": "PERMISSION_DENIED"})
+        state["artifacts"][urllib.parse.unquote(self.path[len(prefix) :])] = data
+        return self.answer(200, {})
 
     def do_POST(self):
         state = self.state
@@ -138,7 +167,7 @@ def serve(handler, state=None):
 
 
 def mlflow_state():
-    return {"experiments": {}, "runs": {}, "requests": [], "fail_next": 0}
+    return {"experiments": {}, "runs": {}, "requests": [], "fail_next": 0, "artifacts": {}}
 
 
 def run_cli(monkeypatch, argv):
@@ -205,6 +234,94 @@ def test_mlflow_write_read_log_round_trip(monkeypatch):
     for batch in batches:
         assert len(batch.get("params", [])) <= 100 and len(batch.get("metrics", [])) <= 1000
         assert len(batch["params"]) + len(batch["metrics"]) + len(batch["tags"]) <= 1000
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def log_with_artifacts(monkeypatch, state, artifacts, status="FINISHED"):
+    state["runs"]["r1"] = {"params": {}, "metrics": {}, "tags": {}, "status": "RUNNING"}
+    monkeypatch.setattr(http_checks, "ARTIFACTS", artifacts)
+    with serve(FakeMlflow, state) as url:
+        payload = json.dumps({"metrics": {"checks.passed": 7}, "params": {}, "tags": {}})
+        argv = ["--timeout", "5", "mlflow-log", "--url", url, "--run-id", "r1", "--payload-json", payload]
+        return run_cli(monkeypatch, argv + ["--status", status])
+
+
+def test_mlflow_log_uploads_the_plots_through_the_tracking_server_and_lists_them(monkeypatch):
+    state = dict(mlflow_state(), authorization="Basic YWRtaW46cHc=")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "pw")
+    encoded = base64.b64encode(PNG).decode()
+    rc, answer = log_with_artifacts(monkeypatch, state, {"plots/a.png": encoded, "plots/b c.png": encoded})
+    assert rc == 0 and answer["ok"] and answer["status"] == "FINISHED"
+    assert answer["artifacts"] == [
+        {"path": "plots/a.png", "bytes": len(PNG), "listed": True},
+        {"path": "plots/b c.png", "bytes": len(PNG), "listed": True},
+    ]
+    # Under the run's own artifact root, byte for byte, as PNGs, with the credentials (no 401 on the way).
+    assert state["artifacts"] == {"7/r1/artifacts/plots/a.png": PNG, "7/r1/artifacts/plots/b c.png": PNG}
+    puts = [(path, info) for method, path, info in state["requests"] if method == "PUT"]
+    assert puts[1][0] == "/api/2.0/mlflow-artifacts/artifacts/7/r1/artifacts/plots/b%20c.png"
+    assert {info["type"] for _path, info in puts} == {"image/png"}
+    assert state.get("refused", 0) == 0
+    # The status is set last, after the upload.
+    assert state["requests"][-1][1].endswith("/runs/update") and state["runs"]["r1"]["status"] == "FINISHED"
+
+
+def test_mlflow_log_without_artifacts_uploads_nothing(monkeypatch):
+    state = mlflow_state()
+    rc, answer = log_with_artifacts(monkeypatch, state, {})
+    assert rc == 0 and answer["ok"] and answer["artifacts"] == []
+    assert not [r for r in state["requests"] if r[0] == "PUT" or r[1].endswith("/runs/get")]
+
+
+def test_a_run_whose_artifacts_the_server_does_not_serve_fails_the_logging(monkeypatch):
+    state = dict(mlflow_state(), artifact_uri="s3://bucket/mlflow/7/r1/artifacts")
+    rc, answer = log_with_artifacts(monkeypatch, state, {"plots/a.png": base64.b64encode(PNG).decode()})
+    assert rc == 1 and not answer["ok"] and answer["artifact_error"]
+    assert answer["error"] == (
+        "artifact upload: the run's artifacts go to 's3://bucket/mlflow/7/r1/artifacts', which the tracking server "
+        "does not serve (mlflow server --serve-artifacts with --artifacts-destination): nothing uploaded"
+    )
+    # Nothing sent, and the run says it failed rather than finished.
+    assert state["artifacts"] == {} and state["runs"]["r1"]["status"] == "FAILED" and answer["status"] == "FAILED"
+
+
+def test_an_upload_the_server_refuses_fails_the_logging(monkeypatch):
+    state = dict(mlflow_state(), artifact_status=403)
+    rc, answer = log_with_artifacts(monkeypatch, state, {"plots/a.png": base64.b64encode(PNG).decode()})
+    assert rc == 1 and answer["artifact_error"] and "HTTP 403 from PUT" in answer["error"]
+    assert state["runs"]["r1"]["status"] == "FAILED"
+
+
+def test_the_role_preamble_carries_the_artifacts_into_the_script(tmp_path):
+    """As the role runs it: `python3 -` with ARTIFACTS and the credentials in a preamble on stdin."""
+    state = dict(mlflow_state(), authorization="Basic YWRtaW46cHc=")
+    state["runs"]["r1"] = {"params": {}, "metrics": {}, "tags": {}, "status": "RUNNING"}
+    artifacts = {"plots/a.png": base64.b64encode(PNG).decode()}
+    preamble = (
+        f"ARTIFACTS = {json.dumps(artifacts)}\n"
+        "import os\n"
+        f"os.environ.update({json.dumps({'MLFLOW_TRACKING_USERNAME': 'admin', 'MLFLOW_TRACKING_PASSWORD': 'pw'})})\n"
+    )
+    with serve(FakeMlflow, state) as url:
+        result = subprocess.run(
+            [sys.executable, "-", "--timeout", "10", "mlflow-log", "--url", url, "--run-id", "r1",
+             "--payload-json", "{}"],
+            input=preamble + (FILES / "validation_http.py").read_text(), capture_output=True, text=True,
+            timeout=60, check=False, env={"PATH": os.environ["PATH"]},
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["artifacts"] == [{"path": "plots/a.png", "bytes": len(PNG), "listed": True}]
+    assert state["artifacts"] == {"7/r1/artifacts/plots/a.png": PNG}
+
+
+def test_artifact_root_of_a_run():
+    assert http_checks.artifact_root("mlflow-artifacts:/7/r1/artifacts") == "7/r1/artifacts"
+    assert http_checks.artifact_root("mlflow-artifacts://10.0.0.5:5000/7/r1/artifacts") == "7/r1/artifacts"
+    assert http_checks.artifact_root("s3://bucket/7/r1/artifacts") is None
+    assert http_checks.artifact_root(None) is None
 
 
 def test_mlflow_read_reports_differences(monkeypatch):
@@ -1056,6 +1173,19 @@ def test_wait_for_times_out_with_what_it_waited_for():
     with pytest.raises(nixl.PeerTimeout, match="the peer"):
         nixl.wait_for(lambda: False, 0, "the peer")
     assert nixl.wait_for(lambda: 5, 0, "x") == 5
+
+
+def test_nccl_sweep_doubles_from_the_smallest_size_up_to_the_tensor():
+    assert nccl.sweep_sizes(1, 256) == [1, 2, 4, 8, 16, 32, 64, 128]
+    # A size between powers of two starts the sweep, then the powers of two above it.
+    assert nccl.sweep_sizes(3, 100) == [3, 4, 8, 16, 32, 64]
+    # The tensor's own size is timed by the main measurement, not again; no sweep without a smaller size.
+    assert nccl.sweep_sizes(256, 256) == [] and nccl.sweep_sizes(0, 256) == []
+
+
+def test_nccl_size_row_is_nccl_tests_figures():
+    row = nccl.size_row(2**20, 0.001, 16)
+    assert row == {"size_bytes": 2**20, "seconds_per_iteration": 0.001, "algbw_gbps": 1.049, "busbw_gbps": 1.966}
 
 
 def test_bus_bandwidth_is_nccl_tests_formula():

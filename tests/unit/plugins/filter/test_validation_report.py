@@ -20,4 +20,5 @@ def test_filters_are_the_plugin_utils_functions():
         "validation_mlflow_batch": render.validation_mlflow_batch,
         "validation_check_line": render.validation_check_line,
         "validation_with_mlflow_report": report.with_mlflow_report,
+        "validation_with_plots": report.with_plots,
     }

@@ -39,6 +39,7 @@ SETTINGS = {
     "nixl_timeout": 120,
     "nccl_port": 29511,
     "nccl_size_mib": 256,
+    "nccl_min_size_mib": 1,
     "nccl_iterations": 20,
     "nccl_timeout": 300,
     "nccl_backend": "nccl",
@@ -185,6 +186,8 @@ def test_nccl_command_master_and_worker():
     assert "--rdzv-endpoint=10.0.0.1:29511" in words and "--rdzv-conf=is_host=true" in words
     assert "--rdzv-id=nixl-efa-20261206T131425Z" in words and "--nproc-per-node=8" in words
     assert words[words.index("-c") + 1] == "$script"  # expanded by bash, not by a quote
+    # The tensor's size, and the sweep from 1 MiB up for the bus bandwidth by message size.
+    assert words[words.index("--size-mib") + 1] == "256" and words[words.index("--min-size-mib") + 1] == "1"
     worker = nccl_command(SETTINGS, dict(entry, env_file="/etc/nccl.sh"), "10.0.0.1", 3, False, "10.0.0.2", "x")
     assert worker.startswith("if [ -r /etc/nccl.sh ]; then set -a; . /etc/nccl.sh; set +a; fi; script=$(cat);")
     assert "--rdzv-conf=is_host=false" in worker and "--local-addr=10.0.0.2" in worker
