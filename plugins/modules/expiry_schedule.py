@@ -10,8 +10,8 @@ module: expiry_schedule
 version_added: 0.3.0
 short_description: A one-time EventBridge Scheduler schedule that terminates a cluster's nodes at a deadline
 description:
-  - Keeps the expiry of a cluster, an Amazon EventBridge Scheduler one-time schedule (C(at(yyyy-mm-ddThh:mm:ss)),
-    time zone UTC, no flexible time window) whose target is the universal target
+  - Keeps the expiry of a cluster, an Amazon EventBridge Scheduler one-time schedule (an C(at) expression,
+    C(yyyy-mm-ddThh:mm:ss), time zone UTC, no flexible time window) whose target is the universal target
     C(arn:aws:scheduler:::aws-sdk:ec2:terminateInstances) with the request C({"InstanceIds":[...]}) as its input.
     At the deadline EventBridge Scheduler itself calls EC2 C(TerminateInstances) under O(role_arn); no Lambda
     function is involved. Once it has run, EventBridge Scheduler deletes the schedule (C(ActionAfterCompletion)
