@@ -300,10 +300,8 @@ def _refusal(schedule, account, request):
         role = iam.get_role_by_arn(role_arn)
     except Exception:  # moto's IAMNotFoundException
         return "AccessDenied", f"the execution role {role_arn} does not exist"
-    trust = evaluate(
-        [role.assume_role_policy_document], "sts:AssumeRole", context={"aws:SourceAccount": account,
-        "aws:SourceArn": schedule.arn}, service=SCHEDULER_SERVICE,
-    )  # fmt: skip
+    context = {"aws:SourceAccount": account, "aws:SourceArn": schedule.arn}
+    trust = evaluate([role.assume_role_policy_document], "sts:AssumeRole", context=context, service=SCHEDULER_SERVICE)
     if trust != "allowed":
         return "AccessDenied", (
             f"EventBridge Scheduler cannot assume {role_arn}: its trust policy does not allow {SCHEDULER_SERVICE} "

@@ -70,7 +70,9 @@ def launch(ec2, cluster, count=1):
     return [i["InstanceId"] for i in answer["Instances"]]
 
 
-def role(iam, name="demo-expiry-role", trust=TRUST, policy=POLICY):
+def role(iam, name="demo-expiry-role", trust=None, policy="default"):
+    trust = TRUST if trust is None else trust
+    policy = POLICY if policy == "default" else policy
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     if policy:
         iam.put_role_policy(RoleName=name, PolicyName="terminate", PolicyDocument=json.dumps(policy))

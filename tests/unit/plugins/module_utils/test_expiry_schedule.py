@@ -14,7 +14,7 @@ ROLE = "arn:aws:iam::123456789012:role/demo-us-east-1-expiry"
 IDS = ["i-0123456789abcdef1", "i-0123456789abcdef0"]
 
 
-def schedule(expression, ids=IDS, **overrides):
+def schedule(expression, ids=None, **overrides):
     """A schedule as GetSchedule answers it, written by this collection."""
     found = {
         "Arn": "arn:aws:scheduler:us-east-1:123456789012:schedule/demo-expiry/terminate-nodes",
@@ -29,7 +29,7 @@ def schedule(expression, ids=IDS, **overrides):
         "Target": {
             "Arn": "arn:aws:scheduler:::aws-sdk:ec2:terminateInstances",
             "RoleArn": ROLE,
-            "Input": json.dumps({"InstanceIds": ids}),
+            "Input": json.dumps({"InstanceIds": IDS if ids is None else ids}),
             "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
         },
     }

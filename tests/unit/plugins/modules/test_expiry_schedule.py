@@ -42,7 +42,7 @@ def expect_group(scheduler, state="ACTIVE", tags=None):
     )
 
 
-def stored(expression, ids=IDS, **overrides):
+def stored(expression, ids=None, **overrides):
     found = {
         "Arn": SCHEDULE_ARN,
         "GroupName": GROUP,
@@ -56,7 +56,7 @@ def stored(expression, ids=IDS, **overrides):
         "Target": {
             "Arn": TARGET,
             "RoleArn": ROLE,
-            "Input": json.dumps({"InstanceIds": ids}),
+            "Input": json.dumps({"InstanceIds": IDS if ids is None else ids}),
             "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
         },
         "CreationDate": NOW,
@@ -74,7 +74,7 @@ def expect_schedule(scheduler, found):
         scheduler.stub.add_response("get_schedule", found, params)
 
 
-def wanted_request(expression, ids=IDS):
+def wanted_request(expression, ids=None):
     return {
         "GroupName": GROUP,
         "Name": "terminate-nodes",
@@ -87,7 +87,7 @@ def wanted_request(expression, ids=IDS):
         "Target": {
             "Arn": TARGET,
             "RoleArn": ROLE,
-            "Input": json.dumps({"InstanceIds": sorted(ids)}, separators=(",", ":")),
+            "Input": json.dumps({"InstanceIds": sorted(IDS if ids is None else ids)}, separators=(",", ":")),
             "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
         },
     }
