@@ -29,9 +29,10 @@ Invocation of due one-time schedules (the universal target EC2 TerminateInstance
   (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-universal.html). The lab runs
   ec2:terminateInstances only; any other target is recorded as a failed invocation saying so;
 - the execution role must exist and trust scheduler.amazonaws.com for sts:AssumeRole; the lab evaluates the trust
-  policy's conditions with aws:SourceAccount (the schedule's account) and aws:SourceArn (the schedule's ARN), as the
-  confused-deputy guidance for EventBridge Scheduler's execution role describes
-  (https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role);
+  policy's conditions with aws:SourceAccount (the schedule's account) and aws:SourceArn (the ARN of the schedule's
+  GROUP: AWS's confused-deputy guidance for the execution role scopes aws:SourceArn to a schedule group and warns
+  against naming a schedule there, https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html;
+  the role itself: https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role);
 - the role's policies (inline and attached managed) must allow ec2:TerminateInstances on every instance of the
   request, each evaluated with its tags as aws:ResourceTag/<key> and ec2:ResourceTag/<key> (operators StringEquals,
   StringNotEquals, StringLike, StringNotLike, ArnEquals, ArnLike, ArnNotLike, Bool, with IfExists; an explicit Deny
@@ -300,7 +301,8 @@ def _refusal(schedule, account, request):
         role = iam.get_role_by_arn(role_arn)
     except Exception:  # moto's IAMNotFoundException
         return "AccessDenied", f"the execution role {role_arn} does not exist"
-    context = {"aws:SourceAccount": account, "aws:SourceArn": schedule.arn}
+    group_arn = scheduler_backends[account][schedule.arn.split(":")[3]].schedule_groups[schedule.group_name].arn
+    context = {"aws:SourceAccount": account, "aws:SourceArn": group_arn}
     trust = evaluate([role.assume_role_policy_document], "sts:AssumeRole", context=context, service=SCHEDULER_SERVICE)
     if trust != "allowed":
         return "AccessDenied", (

@@ -146,7 +146,10 @@ def test_the_group_carries_the_cluster_tag_and_the_role_is_scoped(story):
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
-    assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(f":schedule/{GROUP}/*")
+    assert (
+        statement["Condition"]["ArnLike"]["aws:SourceArn"]
+        == f"arn:aws:scheduler:{REGION}:123456789012:schedule-group/{GROUP}"
+    )
     (policy,) = story["role_policies"].values()
     (allow,) = policy["Statement"]
     assert allow["Action"] == "ec2:TerminateInstances"

@@ -34,7 +34,7 @@ TRUST = {
     "Statement": [{
         "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
         "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT},
-                      "ArnLike": {"aws:SourceArn": f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/{GROUP}/*"}},
+                      "ArnLike": {"aws:SourceArn": f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/{GROUP}"}},
     }],
 }  # fmt: skip
 POLICY = {
@@ -131,8 +131,12 @@ def test_an_instance_of_another_cluster_fails_the_whole_invocation(lab):
         ({**TRUST, "Statement": [{**TRUST["Statement"][0],
                                   "Condition": {"StringEquals": {"aws:SourceAccount": "999999999999"}}}]},
          "does not allow scheduler.amazonaws.com"),
-        ({**TRUST, "Statement": [{**TRUST["Statement"][0],
-                                  "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:scheduler:*:*:schedule/x/*"}}}]},
+        ({**TRUST, "Statement": [{**TRUST["Statement"][0], "Condition": {"ArnLike": {
+            "aws:SourceArn": "arn:aws:scheduler:*:*:schedule-group/x"}}}]},
+         "does not allow scheduler.amazonaws.com"),
+        # A schedule's ARN never matches: EventBridge Scheduler gives the group's (its confused-deputy guidance).
+        ({**TRUST, "Statement": [{**TRUST["Statement"][0], "Condition": {"ArnLike": {
+            "aws:SourceArn": f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/{GROUP}/*"}}}]},
          "does not allow scheduler.amazonaws.com"),
     ],
 )  # fmt: skip
