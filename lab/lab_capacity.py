@@ -15,6 +15,7 @@ import datetime
 import hashlib
 import itertools
 import os
+import re
 
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
@@ -501,6 +502,124 @@ def cancel_capacity_reservation(self):
         if target == reservation_id:
             del lab["instances"][instance_id]
     return ActionResult({"Return": True})
+
+
+# Tags of capacity reservations ------------------------------------------------
+#
+# moto refuses CreateTags, DeleteTags and DescribeTags for a cr- id (InvalidID): it knows no capacity
+# reservations. These wrappers STAND IN for EC2's tagging of them: ids of the lab's reservations are served
+# from the lab's records (the tags DescribeCapacityReservations returns), every other id is handed to moto.
+# As EC2 does (API reference: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateTags.html,
+# API_DeleteTags.html, API_DescribeTags.html; the user guide's "Tag your Amazon EC2 resources" lists capacity
+# reservations among the resources CreateTags tags, https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html):
+# - CreateTags adds each tag or overwrites its value and leaves every other tag; at most 50 user tags per
+#   resource (TagLimitExceeded); keys starting with aws: are reserved;
+# - DeleteTags deletes a tag given with a value only while it has that value (an empty value included), a tag
+#   given without a value whatever its value, and every user tag when no tag is given;
+# - DescribeTags answers the reservations' tags with resource type capacity-reservation, filtered by key,
+#   value, resource-id and resource-type (* and ? wildcards).
+# The error codes for a reservation that does not exist (InvalidCapacityReservationId.NotFound) and for the
+# reserved prefix (InvalidParameterValue) are the lab's choice; the whole request is refused before any tag
+# changes.
+TAG_LIMIT = 50
+RESERVATION_RESOURCE_TYPE = "capacity-reservation"
+TAG_ORIGINALS = {}
+
+
+def _split_resources(response):
+    """(the lab's reservations named, the other ids): the request's Resources, an unknown cr- id refused."""
+    reservations = refresh_all(response)["reservations"]
+    ours, others = [], []
+    for resource_id in response._get_param("Resources", []):
+        if resource_id.startswith("cr-"):
+            if resource_id not in reservations:
+                raise _reservation_not_found(resource_id)
+            ours.append(reservations[resource_id])
+        else:
+            others.append(resource_id)
+    return ours, others
+
+
+def _request_tags(response, with_values):
+    tags = response._get_param("Tags", [])
+    if with_values:
+        return {tag["Key"]: tag.get("Value", "") or "" for tag in tags}
+    return {tag["Key"]: tag.get("Value") for tag in tags}
+
+
+def create_tags(self):
+    ours, others = _split_resources(self)
+    tags = _request_tags(self, with_values=True)
+    for key in tags:
+        if key.lower().startswith("aws:"):
+            raise LabError("InvalidParameterValue", f"Tag keys starting with 'aws:' are reserved: {key}.")
+    for reservation in ours:
+        if len(set(reservation["tags"]) | set(tags)) > TAG_LIMIT:
+            raise LabError(
+                "TagLimitExceeded",
+                f"The maximum number of tags ({TAG_LIMIT}) for {reservation['CapacityReservationId']} would be "
+                "exceeded.",
+            )
+    self.error_on_dryrun()
+    if others:
+        self.params["Resources"] = others
+        TAG_ORIGINALS["create_tags"](self)
+    for reservation in ours:
+        reservation["tags"].update(tags)
+    return ActionResult({})
+
+
+def delete_tags(self):
+    ours, others = _split_resources(self)
+    tags = _request_tags(self, with_values=False)
+    self.error_on_dryrun()
+    if others:
+        self.params["Resources"] = others
+        TAG_ORIGINALS["delete_tags"](self)
+    for reservation in ours:
+        current = reservation["tags"]
+        doomed = tags or {key: None for key in current if not key.startswith("aws:")}
+        for key, value in doomed.items():
+            if key in current and (value is None or current[key] == value):
+                del current[key]
+    return ActionResult({})
+
+
+def _wildcard(pattern):
+    return re.compile("^" + re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".") + "$")
+
+
+def describe_tags(self):
+    result = TAG_ORIGINALS["describe_tags"](self)
+    filters = {f["Name"]: f.get("Values", []) for f in self._get_param("Filters", [])}
+    patterns = {name: [_wildcard(v) for v in values] for name, values in filters.items()}
+
+    def wanted(name, value):
+        return name not in patterns or any(p.match(value) for p in patterns[name])
+
+    now = utcnow()
+    for reservation_id, reservation in sorted(refresh_all(self)["reservations"].items()):
+        if not visible(reservation, now):
+            continue
+        for key, value in sorted(reservation["tags"].items()):
+            tag_filters = [n for n in filters if n.startswith("tag:")]
+            if (
+                wanted("resource-id", reservation_id)
+                and wanted("resource-type", RESERVATION_RESOURCE_TYPE)
+                and wanted("key", key)
+                and wanted("value", value)
+                and all(reservation["tags"].get(n[4:]) in filters[n] for n in tag_filters)
+            ):
+                entry = {"resource_id": reservation_id, "resource_type": RESERVATION_RESOURCE_TYPE}
+                result.result["Tags"].append(dict(entry, key=key, value=value))
+    return result
+
+
+def install_tags(response_class):
+    """Wraps moto's CreateTags, DeleteTags and DescribeTags so that they serve the lab's reservations (idempotent)."""
+    for name, func in (("create_tags", create_tags), ("delete_tags", delete_tags), ("describe_tags", describe_tags)):
+        TAG_ORIGINALS.setdefault(name, getattr(response_class, name))
+        setattr(response_class, name, func)
 
 
 # Capacity block extensions ----------------------------------------------------

@@ -238,7 +238,15 @@ def _check_profile(response, request):
 
 
 def _check_capacity(response, request, zone):
-    """The reservation an instance is launched into, or None; refuses what AWS refuses."""
+    """The reservation an instance is launched into, or None; refuses what AWS refuses.
+
+    Launching into a Capacity Block lowers its available capacity by the instances launched, whoever launches
+    them, and a launch needs the block's zone and an active block (EC2 User Guide, "Launch instances using
+    Capacity Blocks": https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-blocks-launch.html); a
+    launch asking for more than is available is refused with ReservationCapacityExceeded, nothing launched. The
+    lab gives a place back on TerminateInstances only: EC2 also gives it back once a stopped instance is cleaned
+    up, which the lab does not model.
+    """
     market = (request.get("InstanceMarketOptions") or {}).get("MarketType")
     spec = request.get("CapacityReservationSpecification") or {}
     target = (spec.get("CapacityReservationTarget") or {}).get("CapacityReservationId")

@@ -27,7 +27,10 @@ What is added (lab_capacity.py, EC2):
   any other reservation becomes cancelled, an unknown id is InvalidCapacityReservationId.NotFound;
 - DescribeCapacityBlockExtensionOfferings (one offering, starting at the block's EndDate, same
   rates), PurchaseCapacityBlockExtension (moves the EndDate of reservation and block) and
-  DescribeCapacityBlockExtensionHistory (the extensions bought).
+  DescribeCapacityBlockExtensionHistory (the extensions bought);
+- CreateTags, DeleteTags and DescribeTags for capacity reservations (moto refuses cr- ids): the
+  lab's reservations' tags, with EC2's rules (a tag deleted with a value only while it has it),
+  every other id handed to moto.
 What is changed (lab_instances.py, EC2):
 - RunInstances runs the effective request (launch template version data overridden by the
   request): network interfaces with InterfaceType and NetworkCardIndex on every network card,
@@ -88,6 +91,7 @@ def install(environ=None):
     """Add the stand-ins to moto (idempotent)."""
     for func in lab_capacity.STAND_INS:
         setattr(EC2Response, func.__name__, func)
+    lab_capacity.install_tags(EC2Response)
     lab_instances.install(EC2Response)
     lab_nodes.install(EC2Response)
     lab_fixes.install(EC2Response)

@@ -36,5 +36,6 @@ class FilterModule:
             "cluster_tag": _wrap(cluster_names.cluster_tag),
             "cluster_resource_name": _wrap(cluster_names.cluster_resource_name),
             "ownership_problems": _wrap(ownership.ownership_problems),
+            "adoption_plan": _wrap(ownership.adoption_plan),
             "local_fact_file": _wrap(local_fact.fact_path),
         }

@@ -252,6 +252,52 @@ def summarize_reservation(raw):
     }
 
 
+# States of an instance that holds a place in the reservation it was launched into. AWS: launching into a
+# Capacity Block lowers its available capacity by the instances launched, and a stopped or terminated one gives
+# its place back once cleaned up (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-blocks-launch.html).
+HOLDING_STATES = ("pending", "running", "stopping", "shutting-down")
+
+
+def _instance_value(instance, snake, camel):
+    value = instance.get(snake, instance.get(camel))
+    return value.get("name", value.get("Name")) if isinstance(value, dict) else value
+
+
+def reservation_room(reservation, wanted, nodes=()):
+    """How a reservation stands for a cluster of `wanted` nodes, whose live nodes are `nodes`.
+
+    `reservation` as summarize_reservation returns it; `nodes` the cluster's instances as
+    amazon.aws.ec2_instance_info returns them (or as EC2 does), in any reservation or none. Every instance
+    running in the reservation uses up its capacity, the cluster's and anyone else's alike, and EC2 refuses a
+    launch that asks for more than is available (the lab's RunInstances stand-in does too). Answers:
+
+    - ``total``, ``available``: the reservation's counts;
+    - ``own``: the cluster's nodes that hold a place in it;
+    - ``others``: the places held by instances that are not the cluster's (total - available - own, at least 0),
+      which this collection never counts, changes or terminates;
+    - ``missing``: the nodes still to place in it (wanted - own, at least 0);
+    - ``fits``: whether available + own reaches `wanted`.
+    """
+    reservation_id = reservation.get("capacity_reservation_id")
+    total = int(reservation.get("total_instance_count") or 0)
+    available = int(reservation.get("available_instance_count") or 0)
+    wanted = int(wanted)
+    own = sum(
+        1
+        for node in nodes or ()
+        if _instance_value(node, "capacity_reservation_id", "CapacityReservationId") == reservation_id
+        and _instance_value(node, "state", "State") in HOLDING_STATES
+    )
+    return {
+        "total": total,
+        "available": available,
+        "own": own,
+        "others": max(total - available - own, 0),
+        "missing": max(wanted - own, 0),
+        "fits": available + own >= wanted,
+    }
+
+
 # Argument spec shared by the modules that search offerings (documented in the
 # nixl_efa.cluster.capacity_block_search doc fragment).
 OFFERING_SEARCH_ARGS = dict(

@@ -198,6 +198,22 @@ def describe_capacity_block_extension_history(client, reservation_id):
     )
 
 
+@CapacityErrorHandler.common_error_handler("tag capacity reservation")
+@AWSRetry.jittered_backoff()
+def tag_capacity_reservation(client, reservation_id, tags):
+    """CreateTags on one reservation: adds or overwrites these tags only, every other tag stays."""
+    client.create_tags(Resources=[reservation_id], Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())])
+    return True
+
+
+@CapacityErrorHandler.common_error_handler("untag capacity reservation")
+@AWSRetry.jittered_backoff()
+def untag_capacity_reservation(client, reservation_id, tags):
+    """DeleteTags on one reservation, each tag with its value: EC2 deletes a tag only while it has that value."""
+    client.delete_tags(Resources=[reservation_id], Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())])
+    return True
+
+
 # Purchases ------------------------------------------------------------------
 #
 # PurchaseCapacityBlock and PurchaseCapacityBlockExtension take no ClientToken:

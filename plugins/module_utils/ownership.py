@@ -11,7 +11,12 @@ playbooks from the cluster_tag filter (plugin_utils/cluster_names), which reads 
 a module or a role changes or deletes a resource it found by name, it asks ``ownership_problem``: None
 when the tag names the cluster, otherwise a sentence naming the resource and the tag found.
 
-Pure logic, no AWS calls: efa_launch_template and the ownership_problems filter feed it what AWS returned.
+Some resources are used without being created here: a capacity block bought in the console or by the old scripts.
+``adoption_plan`` decides whether a cluster may adopt one (no cluster tag: add it and the ADOPTED_TAG marker), owns it
+already, or must leave it (another cluster's), and which tags teardown removes to give an adopted one back.
+
+Pure logic, no AWS calls: efa_launch_template, capacity_block_adoption and the ownership_problems and adoption_plan
+filters feed it what AWS returned.
 """
 
 from __future__ import annotations
@@ -79,3 +84,59 @@ def ownership_problems(resources, tag_key, cluster):
         if problem:
             problems.append(problem)
     return problems
+
+
+# Adoption: using a resource the collection did not create, such as a capacity block bought in the console or
+# by the old scripts. An untagged one is adopted by adding two tags, the cluster tag and this marker, which
+# says the collection adopted it rather than created it; teardown removes exactly those two again, and
+# nothing else of the resource. One tagged for another cluster is refused.
+ADOPTED_TAG = "nixl-efa:adopted"
+ADOPTED_VALUE = "true"
+
+ADOPTION_DECISIONS = ("own", "adopt", "refuse")
+
+
+def adoption_tags(cluster):
+    """The tags an adoption adds: the cluster tag and the adopted marker."""
+    if not cluster:
+        raise ValueError("adoption_tags needs the cluster name")
+    return {CLUSTER_TAG: cluster, ADOPTED_TAG: ADOPTED_VALUE}
+
+
+def adoption_plan(tags, cluster, kind="Resource", name=None, resource_id=None, where=None):
+    """Whether `cluster` may use a resource it may not have created, and what that takes.
+
+    Answers a dict:
+
+    - ``decision``: ``own`` (the cluster tag names `cluster`: nothing to add), ``adopt`` (no cluster tag:
+      the tags in ``add`` make it the cluster's) or ``refuse`` (the tag names another cluster, or is empty);
+    - ``add``: the tags to add (only those missing or different; empty unless adopting);
+    - ``adopted``: whether the resource is the cluster's by adoption (its tag names `cluster` and the
+      marker is there), as against created (bought) by the collection or tagged by hand;
+    - ``release``: the tags teardown removes to give the resource back: the adoption's two tags when
+      ``adopted``, else none (a resource the collection created keeps its tags);
+    - ``problem``: the refusal, naming the resource and the tag found, and what to do ("" unless refused).
+    """
+    current = tags_as_dict(tags)
+    wanted = adoption_tags(cluster)
+    found = current.get(CLUSTER_TAG)
+    adopted = found == cluster and current.get(ADOPTED_TAG) == ADOPTED_VALUE
+    plan = {"decision": "own", "add": {}, "adopted": adopted, "release": {}, "problem": ""}
+    if found == cluster:
+        if adopted:
+            plan["release"] = wanted
+        return plan
+    if found is None:
+        plan.update(decision="adopt", add={k: v for k, v in wanted.items() if current.get(k) != v})
+        return plan
+    problem = ownership_problem(kind, current, CLUSTER_TAG, cluster, name=name, resource_id=resource_id, where=where)
+    plan.update(decision="refuse", problem=f"{problem} {adoption_advice(cluster)}")
+    return plan
+
+
+def adoption_advice(cluster):
+    """What to do about a resource of another cluster that `cluster` wanted to adopt: it is never taken over."""
+    return (
+        f"It is not adopted: use another one for cluster {cluster}, or, once the other cluster no longer uses it,"
+        f" remove its {CLUSTER_TAG} tag (that cluster's teardown does so for what it adopted)."
+    )

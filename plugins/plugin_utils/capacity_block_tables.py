@@ -93,16 +93,48 @@ def _span(delta):
     )
 
 
-def time_left(reservation, now):
-    """What a reservation's dates mean at `now`: 'starts in ...', 'ends in ...' or 'ended ... ago'."""
+def time_left(reservation, now, with_date=True):
+    """What a reservation's dates mean at `now`: 'starts in ...', 'ends in ...' or 'ended ... ago'.
+
+    with_date: followed by the date meant, '(at 2026-12-08 11:30 UTC)'.
+    """
     start, end = _when(reservation.get("start_date")), _when(reservation.get("end_date"))
     if start and now < start:
-        return f"starts in {_span(start - now)} (at {_short_date(reservation.get('start_date'))} UTC)"
-    if end and now < end:
-        return f"ends in {_span(end - now)} (at {_short_date(reservation.get('end_date'))} UTC)"
-    if end:
-        return f"ended {_span(now - end)} ago (at {_short_date(reservation.get('end_date'))} UTC)"
-    return "no end date"
+        phrase, date = f"starts in {_span(start - now)}", reservation.get("start_date")
+    elif end and now < end:
+        phrase, date = f"ends in {_span(end - now)}", reservation.get("end_date")
+    elif end:
+        phrase, date = f"ended {_span(now - end)} ago", reservation.get("end_date")
+    else:
+        return "no end date"
+    return f"{phrase} (at {_short_date(date)} UTC)" if with_date else phrase
+
+
+# What EC2 does at a capacity block's end (EC2 User Guide, "Work with Capacity Blocks" and "Monitor Capacity Blocks
+# using EventBridge": https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-blocks-using.html,
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-blocks-monitor.html): the block cannot be cancelled and
+# ends by itself; 30 minutes before its end time EC2 starts terminating the instances still running in it, and
+# 40 minutes before, an EventBridge event (Capacity Block Expiration Warning) announces it.
+TERMINATION_LEAD_MINUTES = 30
+WARNING_LEAD_MINUTES = 40
+
+
+def block_end_line(reservation, now=None):
+    """The provision summary's line for a capacity block's end; "" for any other reservation, or none.
+
+    'Capacity block ends: 2026-12-08T11:30:00Z (ends in 1d 15h 0m; ...)' with what EC2 does then; `now` an aware
+    datetime or an ISO 8601 text (the current UTC time when not given).
+    """
+    reservation = reservation or {}
+    if reservation.get("reservation_type") != "capacity-block" or not reservation.get("end_date"):
+        return ""
+    now = _when(now) if isinstance(now, str) else now or datetime.datetime.now(datetime.timezone.utc)
+    end = _when(reservation["end_date"]).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"Capacity block ends: {end} ({time_left(reservation, now, with_date=False)}; it ends on its own: "
+        f"EC2 terminates the nodes still running in it from {TERMINATION_LEAD_MINUTES} min before that, "
+        f"after an EventBridge warning {WARNING_LEAD_MINUTES} min before)"
+    )
 
 
 def reservation_details(reservation, instances=(), now=None):

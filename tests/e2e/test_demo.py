@@ -196,7 +196,8 @@ def test_second_demo_changes_nothing_in_provision_and_configure(demo):
     assert max(converged.values()) <= CONFIGURE_BUDGET_CONVERGED, converged
     calls = json.loads(urllib.request.urlopen(f"{demo.url}/lab/calls", timeout=5).read())  # noqa: S310 (loopback)
     assert "ec2:PurchaseCapacityBlock" not in calls["by_action"], "the second run bought another capacity block"
-    # The capacity block role describes the reservation once; the network and instances roles read its record.
+    # The reservation is described once: by the fast path's one read (or, on the full path, by the capacity block
+    # role, whose record the network and instances roles read).
     assert calls["by_action"].get("ec2:DescribeCapacityReservations") == 1, calls["by_action"]
 
 

@@ -12,7 +12,9 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -113,8 +115,15 @@ class PlaybookRun:
 
 
 def lab_environ(url):
-    """How users reach the lab: botocore honours AWS_ENDPOINT_URL for every client."""
-    environ = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), AWS_ENDPOINT_URL=url)
+    """How users reach the lab: botocore honours AWS_ENDPOINT_URL for every client.
+
+    Each lab gets a cache directory of its own (provision.yml keeps its fast path's state there), so that
+    runs against other labs, or the user's own, never share it.
+    """
+    cache = pathlib.Path(tempfile.gettempdir()) / "nixl-efa-tests-cache" / str(urllib.parse.urlparse(url).port)
+    environ = dict(
+        os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), AWS_ENDPOINT_URL=url, XDG_CACHE_HOME=str(cache)
+    )
     environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", ANSIBLE_FORCE_COLOR="0")
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
         environ.pop(name, None)

@@ -174,3 +174,97 @@ def test_new_reservations_are_unseen_by_describe_for_the_delay(monkeypatch):
     monkeypatch.delenv(lab_capacity.DESCRIBE_DELAY_ENV)
     seen = lab_capacity.describe_capacity_reservations(Request(CapacityReservationIds=[rid])).result
     assert [r["CapacityReservationId"] for r in seen["CapacityReservations"]] == [rid]
+
+
+# --- Tags of capacity reservations: CreateTags, DeleteTags, DescribeTags as EC2 answers them -----------------
+
+
+class TagRequest(Request):
+    """A tagging request; DryRun is moto's own check, a no-op here."""
+
+    def error_on_dryrun(self):
+        pass
+
+
+class MotoAnswer:
+    def __init__(self, tags=()):
+        self.result = {"Tags": list(tags)}
+
+
+@pytest.fixture
+def moto_tags(monkeypatch):
+    """moto's own tagging, recorded: the ids handed to it, never the lab's reservations."""
+    calls = []
+    originals = {
+        "create_tags": lambda self: calls.append(("create", list(self.params["Resources"]))),
+        "delete_tags": lambda self: calls.append(("delete", list(self.params["Resources"]))),
+        "describe_tags": lambda self: MotoAnswer([{"resource_id": "vpc-1", "key": "k", "value": "v"}]),
+    }
+    monkeypatch.setattr(lab_capacity, "TAG_ORIGINALS", originals)
+    return calls
+
+
+def _tag(resources, tags, action=None):
+    request = TagRequest(
+        Resources=resources, Tags=[dict(Key=k, **({} if v is None else {"Value": v})) for k, v in tags.items()]
+    )
+    return (action or lab_capacity.create_tags)(request)
+
+
+def test_create_tags_adds_and_overwrites_on_the_reservation_and_hands_other_ids_to_moto(moto_tags):
+    block = _reservation("cr-00000000000000001", "capacity-block")
+    block["tags"] = {"team": "ml", "nixl-efa:cluster": "old"}
+    _tag(["cr-00000000000000001", "vpc-1"], {"nixl-efa:cluster": "demo", "nixl-efa:adopted": "true"})
+    assert block["tags"] == {"team": "ml", "nixl-efa:cluster": "demo", "nixl-efa:adopted": "true"}
+    assert moto_tags == [("create", ["vpc-1"])]
+
+
+def test_tagging_an_unknown_reservation_is_refused_and_changes_nothing(moto_tags):
+    block = _reservation("cr-00000000000000001", "capacity-block")
+    with pytest.raises(lab_capacity.LabError) as refused:
+        _tag(["cr-00000000000000001", "cr-0000000000000000f", "vpc-1"], {"a": "b"})
+    assert refused.value.code == "InvalidCapacityReservationId.NotFound"
+    assert block["tags"] == {} and moto_tags == []
+
+
+def test_tag_limit_and_reserved_prefix_are_refused(moto_tags):
+    block = _reservation("cr-00000000000000001", "capacity-block")
+    block["tags"] = {f"k{n}": "v" for n in range(50)}
+    with pytest.raises(lab_capacity.LabError) as refused:
+        _tag(["cr-00000000000000001"], {"one-more": "v"})
+    assert refused.value.code == "TagLimitExceeded"
+    _tag(["cr-00000000000000001"], {"k1": "overwritten"})  # an existing key is no new tag
+    with pytest.raises(lab_capacity.LabError) as refused:
+        _tag(["cr-00000000000000001"], {"aws:x": "v"})
+    assert refused.value.code == "InvalidParameterValue"
+
+
+def test_delete_tags_removes_a_tag_given_with_a_value_only_while_it_has_that_value(moto_tags):
+    block = _reservation("cr-00000000000000001", "capacity-block")
+    block["tags"] = {"nixl-efa:cluster": "other", "nixl-efa:adopted": "true", "team": "ml", "empty": ""}
+    _tag(["cr-00000000000000001"], {"nixl-efa:cluster": "demo", "nixl-efa:adopted": "true"}, lab_capacity.delete_tags)
+    assert block["tags"] == {"nixl-efa:cluster": "other", "team": "ml", "empty": ""}
+    _tag(["cr-00000000000000001"], {"team": None, "empty": ""}, lab_capacity.delete_tags)
+    assert block["tags"] == {"nixl-efa:cluster": "other"}
+    block["tags"]["aws:kept"] = "x"
+    _tag(["cr-00000000000000001"], {}, lab_capacity.delete_tags)
+    assert block["tags"] == {"aws:kept": "x"} and moto_tags == []
+
+
+def test_describe_tags_adds_the_reservations_tags_filtered_as_ec2_filters(moto_tags):
+    _reservation("cr-00000000000000001", "capacity-block")["tags"] = {"nixl-efa:cluster": "demo", "team": "ml"}
+    _reservation("cr-00000000000000002", "default")["tags"] = {"team": "ops"}
+
+    def described(*filters):
+        request = TagRequest(Filters=[{"Name": n, "Values": v} for n, v in filters])
+        return [(t["resource_id"], t["key"], t["value"]) for t in lab_capacity.describe_tags(request).result["Tags"]]
+
+    assert described(("resource-id", ["cr-00000000000000001"]), ("key", ["nixl-*"])) == [
+        ("vpc-1", "k", "v"),  # moto's answer is kept as it is (it filters its own)
+        ("cr-00000000000000001", "nixl-efa:cluster", "demo"),
+    ]
+    assert described(("resource-type", ["capacity-reservation"]), ("value", ["o?s"])) == [
+        ("vpc-1", "k", "v"),
+        ("cr-00000000000000002", "team", "ops"),
+    ]
+    assert [t for t in described(("resource-type", ["vpc"])) if t[0].startswith("cr-")] == []

@@ -273,3 +273,45 @@ def test_may_have_bought_message_says_how_to_check_and_clear():
         in msg
     )
     assert "aws ssm delete-parameter --region us-east-2 --name /p/purchase-intent/k" in msg
+
+
+# --- A reservation's room for a cluster: every instance in it uses its capacity -----------------------------
+
+BLOCK = {"capacity_reservation_id": "cr-1", "total_instance_count": 4, "available_instance_count": 1}
+
+
+def node(reservation="cr-1", state="running"):
+    """An instance as amazon.aws.ec2_instance_info returns it."""
+    return {"instance_id": "i-x", "capacity_reservation_id": reservation, "state": {"code": 16, "name": state}}
+
+
+@pytest.mark.parametrize(
+    ("available", "nodes", "wanted", "room"),
+    [
+        # Two of the cluster's nodes run in it, one place is free, one is held by someone else: room for 3.
+        (1, [node(), node()], 3, {"own": 2, "others": 1, "missing": 1, "fits": True}),
+        # The same block cannot take a fourth node: the foreign instance keeps its place.
+        (1, [node(), node()], 4, {"own": 2, "others": 1, "missing": 2, "fits": False}),
+        # Nothing of the cluster yet, three places held by others: 1 available < 2 wanted.
+        (1, [], 2, {"own": 0, "others": 3, "missing": 2, "fits": False}),
+        # A node elsewhere (on demand, another block) holds no place in this one.
+        (1, [node(None), node("cr-2")], 2, {"own": 0, "others": 3, "missing": 2, "fits": False}),
+        # A stopped node gives its place back (EC2 frees it once cleaned up); a stopping one still holds it.
+        (2, [node(state="stopped"), node(state="stopping")], 3, {"own": 1, "others": 1, "missing": 2, "fits": True}),
+        # Scaling down: more of the cluster's nodes in it than wanted.
+        (0, [node()] * 4, 2, {"own": 4, "others": 0, "missing": 0, "fits": True}),
+    ],
+    ids=["fits", "full", "others-hold-it", "nodes-elsewhere", "stopped", "scale-down"],
+)
+def test_reservation_room_counts_the_clusters_nodes_and_everyone_elses(available, nodes, wanted, room):
+    answer = cb.reservation_room(dict(BLOCK, available_instance_count=available), wanted, nodes)
+    assert answer == dict(room, total=4, available=available)
+
+
+def test_reservation_room_reads_ec2s_own_shape_and_numbers_as_text():
+    raw = {"InstanceId": "i-1", "CapacityReservationId": "cr-1", "State": {"Code": 16, "Name": "running"}}
+    answer = cb.reservation_room(
+        {"capacity_reservation_id": "cr-1", "total_instance_count": "2", "available_instance_count": "1"}, "2", [raw]
+    )
+    assert (answer["own"], answer["others"], answer["fits"]) == (1, 0, True)
+    assert cb.reservation_room({}, 1)["fits"] is False

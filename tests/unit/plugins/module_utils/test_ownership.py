@@ -82,3 +82,65 @@ def test_the_advice_names_the_setting_and_the_tag():
     advice = ownership.ownership_advice(TAG, "demo", setting="cluster_name")
     assert advice.startswith("Nothing was changed. Choose another cluster_name")
     assert "tag it nixl-efa:cluster=demo" in advice
+
+
+# --- Adoption: a resource bought outside the collection (a capacity block from the console) ---------------
+
+ADOPTED = ownership.ADOPTED_TAG
+
+
+def test_adoption_tag_keys_have_one_home():
+    assert ownership.adoption_tags("demo") == {TAG: "demo", ADOPTED: "true"}
+    assert ownership.CLUSTER_TAG == TAG and ADOPTED == "nixl-efa:adopted"
+
+
+@pytest.mark.parametrize(
+    "tags", [None, {}, [], {"team": "ml", "Name": "bought in the console"}, [{"Key": "team", "Value": "ml"}]]
+)
+def test_a_resource_without_the_cluster_tag_is_adopted_with_two_tags_only(tags):
+    plan = ownership.adoption_plan(tags, "demo", kind="Capacity reservation", resource_id="cr-1")
+    assert plan == {
+        "decision": "adopt", "add": {TAG: "demo", ADOPTED: "true"}, "adopted": False, "release": {}, "problem": "",
+    }  # fmt: skip
+
+
+def test_a_marker_left_behind_is_not_written_again():
+    plan = ownership.adoption_plan({ADOPTED: "true", "team": "ml"}, "demo")
+    assert plan["decision"] == "adopt" and plan["add"] == {TAG: "demo"}
+
+
+def test_the_clusters_adopted_resource_is_its_own_and_released_by_the_two_tags():
+    plan = ownership.adoption_plan({TAG: "demo", ADOPTED: "true", "team": "ml"}, "demo")
+    assert plan == {
+        "decision": "own", "add": {}, "adopted": True, "release": {TAG: "demo", ADOPTED: "true"}, "problem": "",
+    }  # fmt: skip
+
+
+def test_a_resource_the_collection_bought_for_the_cluster_is_its_own_and_never_released():
+    plan = ownership.adoption_plan({TAG: "demo", "nixl-efa:purchase-key": "demo"}, "demo")
+    assert plan == {"decision": "own", "add": {}, "adopted": False, "release": {}, "problem": ""}
+
+
+@pytest.mark.parametrize("found", ["other", ""], ids=["another-cluster", "empty"])
+def test_another_clusters_resource_is_refused_naming_it_and_the_tag(found):
+    plan = ownership.adoption_plan(
+        [{"Key": TAG, "Value": found}, {"Key": ADOPTED, "Value": "true"}],
+        "demo",
+        kind="Capacity reservation",
+        resource_id="cr-0abc",
+    )
+    assert plan["decision"] == "refuse" and plan["add"] == {} and plan["release"] == {} and not plan["adopted"]
+    assert plan["problem"].startswith(
+        f"Capacity reservation cr-0abc exists and is tagged {TAG}={found}: it belongs to another cluster, not demo. "
+        "It is not adopted: use another one for cluster demo"
+    )
+
+
+def test_another_clusters_adopted_resource_is_not_released_by_this_cluster():
+    assert ownership.adoption_plan({TAG: "other", ADOPTED: "true"}, "demo")["release"] == {}
+
+
+def test_the_adoption_plan_filter_is_the_same_function():
+    assert FilterModule().filters()["adoption_plan"]({}, "demo")["decision"] == "adopt"
+    with pytest.raises(Exception, match="cluster name"):
+        FilterModule().filters()["adoption_plan"]({}, "")

@@ -5,6 +5,7 @@ import datetime
 import pytest
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import capacity_block as cb
+from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.capacity_block_tables import block_end_line
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.capacity_block_tables import block_status_line
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.capacity_block_tables import offering_table
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.capacity_block_tables import reservation_details
@@ -123,3 +124,35 @@ def test_details_of_a_sparse_reservation_say_dash_not_none():
     lines = reservation_details(sparse, now=datetime.datetime(2026, 1, 1, tzinfo=UTC))
     assert not any("None" in line for line in lines), lines
     assert time_left({}, datetime.datetime(2026, 1, 1, tzinfo=UTC)) == "no end date"
+
+
+def test_time_left_without_the_date():
+    now = datetime.datetime(2026, 12, 1, 20, 30, tzinfo=UTC)
+    assert time_left(_reservation(), now, with_date=False) == "ends in 1d 15h 0m"
+
+
+def test_block_end_line_says_when_and_what_ec2_does_then():
+    reservation = _reservation(ReservationType="capacity-block")
+    line = block_end_line(reservation, datetime.datetime(2026, 12, 1, 20, 30, tzinfo=UTC))
+    assert line == (
+        "Capacity block ends: 2026-12-03T11:30:00Z (ends in 1d 15h 0m; it ends on its own: EC2 terminates the nodes "
+        "still running in it from 30 min before that, after an EventBridge warning 40 min before)"
+    )
+    assert block_end_line(reservation, "2026-12-03T11:00:00Z").startswith(
+        "Capacity block ends: 2026-12-03T11:30:00Z (ends in 30m;"
+    )
+    assert "(starts in " in block_end_line(reservation, datetime.datetime(2026, 11, 30, tzinfo=UTC))
+    assert block_end_line(reservation).startswith("Capacity block ends: 2026-12-03T11:30:00Z (")
+
+
+@pytest.mark.parametrize(
+    "reservation",
+    [
+        {},
+        None,
+        {"reservation_type": "default", "end_date": "2026-12-03T11:30:00Z"},
+        {"reservation_type": "capacity-block"},
+    ],
+)
+def test_no_end_line_for_on_demand_or_an_on_demand_capacity_reservation(reservation):
+    assert block_end_line(reservation) == ""
