@@ -118,7 +118,7 @@ INTEGRATION_1 := test_provision.py
 INTEGRATION_2 := test_code_server.py test_ray_storage.py test_service_credentials.py test_capacity_purchase_race.py \
 	test_capacity_script_cli.py test_provision_budget.py
 INTEGRATION_3 := test_audit.py test_iam_s3.py test_instances.py test_efs.py test_ownership.py test_modules_on_lab.py \
-	test_lab.py test_lab_reachability.py test_module_defaults.py test_capacity_adoption.py
+	test_lab.py test_lab_reachability.py test_module_defaults.py test_capacity_adoption.py test_expiry.py
 integration-1 integration-2 integration-3: setup
 	pytest $(addprefix tests/integration/,$(INTEGRATION_$(subst integration-,,$@)))
 

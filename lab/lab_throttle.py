@@ -23,6 +23,9 @@ benchmarks (bench/): EC2/IAM/SSM/STS... as "<service>:<Action>", S3 requests sig
 as "s3:<HTTP method>", presigned S3 requests (the nodes' curl transfers) as "s3-presigned:<method>".
   GET  /lab/calls     -> {"total": 57, "by_action": {"ec2:DescribeVpcs": 4, ...}}
   POST /lab/calls     -> the same, then the counts start again from zero
+
+Other stand-ins add their own /lab/ endpoints to ENDPOINTS (lab_scheduler.py: /lab/scheduler/fire and
+/lab/scheduler/invocations); LabApp answers them beside these.
 """
 
 import json
@@ -51,6 +54,8 @@ EXEMPT_PATHS = ("/moto-api", "/lab/")
 S3_CONTROL_PATH = "/v20180820/"
 
 _ORIGINALS = {}
+# The /lab/ endpoints of other stand-ins: path -> function(werkzeug request) -> (JSON payload, HTTP status).
+ENDPOINTS = {}
 
 
 class Throttled(ServiceException):
@@ -185,6 +190,9 @@ class LabApp:
             if request.method not in ("GET", "POST"):
                 return _json(environ, start_response, {"error": "use GET or POST"}, 405)
             return _json(environ, start_response, CALLS.snapshot(reset=request.method == "POST"))
+        if request.path.rstrip("/") in ENDPOINTS:
+            payload, status = ENDPOINTS[request.path.rstrip("/")](request)
+            return _json(environ, start_response, payload, status)
         if request.path.rstrip("/") != "/lab/throttle":
             return _json(environ, start_response, {"error": f"no lab endpoint {request.path}"}, 404)
         if request.method == "POST":

@@ -14,6 +14,9 @@ image and node containers, the Docker engine they run on. The Makefile's lab tar
     lab/labctl.py image   the node image's name, built first when missing (node_image.sh)
     lab/labctl.py nodes up PREFIX N | nodes down PREFIX
                           node containers without an instance: PREFIX-0 .. PREFIX-(N-1), for trying a role by hand
+    lab/labctl.py scheduler fire [--as-of TIME] | scheduler invocations
+                          run the EventBridge Scheduler schedules due as of TIME (ISO 8601, default now), or list
+                          every invocation the lab recorded (lab_scheduler.py; lab-only endpoints)
 
 Every option has the environment variable the Makefile has always read as its default: LAB_PORT
 (5055), LAB_DIR (.lab/<port> in the repository), LAB_NODE_IMAGE, LAB_WHEELHOUSE, LAB_WAIT (60 s).
@@ -24,6 +27,7 @@ Lab tooling under lab/, never shipped.
 """
 
 import argparse
+import json
 import os
 import pathlib
 import signal
@@ -240,6 +244,22 @@ def nodes(action, prefix, count=None, node_image="", out=print):
     return 0
 
 
+def scheduler(lab, action, as_of=None, out=print):
+    """POST /lab/scheduler/fire (as of `as_of`) or GET /lab/scheduler/invocations; print the JSON answer."""
+    if action == "fire":
+        body = json.dumps({"as_of": as_of} if as_of else {}).encode()
+        request = urllib.request.Request(f"{lab.url}/lab/scheduler/fire", data=body, method="POST")
+    else:
+        request = urllib.request.Request(f"{lab.url}/lab/scheduler/invocations")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310 (loopback only)
+            out(json.dumps(json.loads(answer.read()), indent=2))
+    except OSError as e:
+        out(f"The lab on {lab.url} did not answer: {e}")
+        return 1
+    return 0
+
+
 def node_image_name():
     return subprocess.run([str(NODE_IMAGE)], stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
 
@@ -277,6 +297,11 @@ def parser():
     node_up.add_argument("--image", default="", help="the node image (default: node_image.sh's)")
     node_down = node_actions.add_parser("down", help="remove every container named PREFIX-*")
     node_down.add_argument("prefix")
+    schedules = commands.add_parser("scheduler", help="the lab's EventBridge Scheduler (lab-only endpoints)")
+    schedule_actions = schedules.add_subparsers(dest="action", required=True)
+    fire = lab_options(schedule_actions.add_parser("fire", help="run the schedules due as of --as-of (default now)"))
+    fire.add_argument("--as-of", default=None, help="ISO 8601 time, such as 2026-12-08T19:41:00Z")
+    lab_options(schedule_actions.add_parser("invocations", help="every invocation recorded"))
     return top
 
 
@@ -299,6 +324,8 @@ def main(argv=None):
         return subprocess.call([str(BROWSER)])
     if args.command == "image":
         return subprocess.call([str(NODE_IMAGE)])
+    if args.command == "scheduler":
+        return scheduler(Lab(args.port, args.dir), args.action, getattr(args, "as_of", None))
     if args.action == "up":
         if args.count < 1:
             parser().error("nodes up: N must be at least 1")

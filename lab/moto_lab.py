@@ -53,6 +53,13 @@ Corrections of moto answers that differ from AWS's (lab_fixes.py), among them th
 gateway and default route.
 What is added (lab_efs.py, EFS): DescribeTags, CreateTags, DeleteTags, DeleteFileSystemPolicy,
 and DescribeFileSystems pages of 100 (AWS's default).
+What is added (lab_scheduler.py, EventBridge Scheduler): corrections of moto's scheduler (a duplicate
+group is a conflict, a missing group not found, UpdateSchedule sets ActionAfterCompletion), and the
+running of due one-time schedules whose universal target is EC2 TerminateInstances, only when the
+execution role trusts scheduler.amazonaws.com and its policies allow it on every instance (tag
+conditions evaluated), recorded at GET /lab/scheduler/invocations; POST /lab/scheduler/fire runs what
+is due as of a given time (lab-only), and a clock runs what is due as of now every
+LAB_SCHEDULER_CLOCK seconds (default 30, 0 off).
 
 Run: python lab/moto_lab.py -H 127.0.0.1 -p PORT (the arguments of moto_server).
 """
@@ -71,6 +78,7 @@ import lab_efs  # noqa: E402
 import lab_fixes  # noqa: E402
 import lab_instances  # noqa: E402
 import lab_nodes  # noqa: E402
+import lab_scheduler  # noqa: E402
 import lab_ssm  # noqa: E402
 import lab_throttle  # noqa: E402
 from lab_ssm import PUBLIC_AMI_PARAMETERS  # noqa: E402
@@ -89,19 +97,37 @@ def install(environ=None):
     lab_fixes.install(EC2Response)
     lab_efs.install()
     lab_ssm.install()
+    lab_scheduler.install(lab_throttle.ENDPOINTS)
     lab_throttle.install(os.environ if environ is None else environ)
 
 
+def own_url(argv):
+    """The lab's URL from moto_server's arguments (-H/--host, -p/--port; moto's defaults 127.0.0.1:5000)."""
+    host, port = "127.0.0.1", "5000"
+    for i, arg in enumerate(argv[:-1]):
+        if arg in ("-H", "--host"):
+            host = argv[i + 1]
+        elif arg in ("-p", "--port"):
+            port = argv[i + 1]
+    return f"http://{host}:{port}"
+
+
 def main(argv=None):
+    argv = argv if argv is not None else sys.argv[1:]
     try:
         install()
     except ValueError as e:
         sys.exit(f"LAB_THROTTLE_SHARE: {e}")
+    try:
+        clock = lab_scheduler.clock_seconds()
+    except ValueError as e:
+        sys.exit(str(e))
     from moto import server  # noqa: PLC0415 (after the stand-ins are in place)
 
     dispatcher = server.DomainDispatcherApplication
     server.DomainDispatcherApplication = lambda create_app: lab_throttle.LabApp(dispatcher(create_app))
-    server.main(argv if argv is not None else sys.argv[1:])
+    lab_scheduler.start_clock(own_url(argv), clock)
+    server.main(argv)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ class FilterModule:
     def filters(self):
         return {
             "node_role_name": _wrap(cluster_names.node_role_name),
+            "expiry_role_name": _wrap(cluster_names.expiry_role_name),
             "cluster_bucket_name": _wrap(cluster_names.cluster_bucket_name),
             "cluster_tag": _wrap(cluster_names.cluster_tag),
             "cluster_resource_name": _wrap(cluster_names.cluster_resource_name),

@@ -12,20 +12,21 @@ the region:
 
 - the nodes' role and instance profile: ``<cluster>-<region>-node`` (IAM: 64 characters at most,
   instance profiles 128),
+- the execution role of the cluster's expiry schedule: ``<cluster>-<region>-expiry``,
 - the bucket: ``nixl-efa-<cluster>-<region>-<account id>`` (S3: 63 at most).
 
-A cluster name is at most 32 characters and a region name at most 15 today, so the role always fits;
+A cluster name is at most 32 characters and a region name at most 15 today, so the roles always fit;
 the bucket does not for a long cluster name in a long region name (``nixl-efa-`` + 32 + ``-`` + 15 +
 ``-`` + 12 = 70). Then, and only then, the cluster part keeps as many of its first characters as fit,
 followed by six hex digits of the SHA-256 of the whole cluster name, so that two clusters sharing the
 first characters still get two buckets; the region and the account id always stay whole.
 
-The cluster's regional names (security group, placement group, launch template, Parameter Store path) and
-its ownership tag are given here too (cluster_resource_name, cluster_tag), so that no role or playbook
-retypes them.
+The cluster's regional names (security group, placement group, launch template, EventBridge Scheduler
+schedule group, Parameter Store path) and its ownership tag are given here too (cluster_resource_name,
+cluster_tag), so that no role or playbook retypes them.
 
-Pure logic; the node_role_name, cluster_bucket_name, cluster_resource_name and cluster_tag filters are its
-Ansible face.
+Pure logic; the node_role_name, expiry_role_name, cluster_bucket_name, cluster_resource_name and cluster_tag
+filters are its Ansible face.
 """
 
 from __future__ import annotations
@@ -39,12 +40,16 @@ ROLE_NAME_LIMIT = 64
 BUCKET_NAME_LIMIT = 63
 BUCKET_PREFIX = "nixl-efa-"
 ROLE_SUFFIX = "node"
+EXPIRY_ROLE_SUFFIX = "expiry"
 PARAMETER_ROOT = "/nixl-efa"
 # The regional resources named after the cluster: <cluster><suffix>, unique in the cluster's VPC or region.
 RESOURCE_SUFFIXES = {
     "security_group": "-efa",
     "placement_group": "-cluster",
     "launch_template": "-nodes",
+    # EventBridge Scheduler keeps tags on schedule groups, not on schedules: the cluster's expiry schedule
+    # lives in a group of its own, which carries the cluster's ownership tag.
+    "expiry_schedule_group": "-expiry",
 }
 DIGEST_LENGTH = 6
 
@@ -69,12 +74,21 @@ def fit_cluster(cluster, fixed_length, limit):
     return f"{cluster[:keep].rstrip('-')}-{digest}"
 
 
-def node_role_name(cluster, region):
-    """The nodes' IAM role (and instance profile) name: <cluster>-<region>-node, 64 characters at most."""
+def _role_name(cluster, region, suffix):
     _check(cluster, CLUSTER_PATTERN, "Cluster name")
     _check(region, REGION_PATTERN, "Region")
-    tail = f"-{region}-{ROLE_SUFFIX}"
+    tail = f"-{region}-{suffix}"
     return fit_cluster(cluster, len(tail), ROLE_NAME_LIMIT) + tail
+
+
+def node_role_name(cluster, region):
+    """The nodes' IAM role (and instance profile) name: <cluster>-<region>-node, 64 characters at most."""
+    return _role_name(cluster, region, ROLE_SUFFIX)
+
+
+def expiry_role_name(cluster, region):
+    """The execution role of the cluster's expiry schedule: <cluster>-<region>-expiry, 64 characters at most."""
+    return _role_name(cluster, region, EXPIRY_ROLE_SUFFIX)
 
 
 def cluster_bucket_name(cluster, region, account):
@@ -106,7 +120,8 @@ def cluster_tag(cluster, output="tags"):
 
 def cluster_resource_name(cluster, kind):
     """The default name of a cluster's regional resource: its security group (<cluster>-efa), placement group
-    (<cluster>-cluster), launch template (<cluster>-nodes), or its Parameter Store path (/nixl-efa/<cluster>).
+    (<cluster>-cluster), launch template (<cluster>-nodes), EventBridge Scheduler schedule group of its expiry
+    (<cluster>-expiry), or its Parameter Store path (/nixl-efa/<cluster>).
 
     No check of the cluster name here: the roles check their inputs first, and name the variable set.
     """

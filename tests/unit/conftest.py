@@ -122,3 +122,4 @@ ec2 = _stub_fixture(
 )
 ssm = _stub_fixture("ssm", "ThrottlingException", 400, "A stubbed Systems Manager client, like ec2.")
 s3 = _stub_fixture("s3", "SlowDown", 503, "A stubbed S3 client, like ec2.")
+scheduler = _stub_fixture("scheduler", "ThrottlingException", 400, "A stubbed EventBridge Scheduler client, like ec2.")

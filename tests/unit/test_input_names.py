@@ -25,6 +25,7 @@ ROLES = {
     "instances": "instances__settings",
     "efs": "efs__settings",
     "audit": "audit__settings",
+    "expiry": "expiry__settings",
 }
 # A role variable read from one setting as it is: "{{ cluster_x }}" or "{{ cluster_x | default(...) }}".
 FROM_SETTING = re.compile(r"^\{\{\s*(cluster_\w+)\s*(\|\s*default\((?:[^()]|\([^()]*\))*\)\s*)?\}\}$")

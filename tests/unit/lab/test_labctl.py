@@ -408,3 +408,49 @@ def test_the_makefile_leaves_the_lab_to_labctl():
                             ("demo", "$(LAB) engine"), ("demo-down", "$(LAB) status"), ("bench", "$(LAB) image"),
                             ("molecule", "$(LAB) image"), ("release-test", "$(LAB) engine")]:  # fmt: skip
         assert command in recipes[target], (target, recipes[target])
+
+
+def test_scheduler_fire_posts_the_as_of_time_and_invocations_reads_the_record(tmp_path):
+    seen = []
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def _answer(self, body):
+            seen.append((self.command, self.path, body))
+            payload = json.dumps({"invocations": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self):
+            self._answer(None)
+
+        def do_POST(self):
+            self._answer(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        lab = labctl.Lab(server.server_address[1], tmp_path)
+        out = []
+        assert labctl.scheduler(lab, "fire", "2030-01-01T00:00:30Z", out=out.append) == 0
+        assert labctl.scheduler(lab, "invocations", out=out.append) == 0
+    finally:
+        server.shutdown()
+    assert seen == [("POST", "/lab/scheduler/fire", {"as_of": "2030-01-01T00:00:30Z"}),
+                    ("GET", "/lab/scheduler/invocations", None)]  # fmt: skip
+    assert json.loads(out[0]) == {"invocations": []}
+    args = labctl.parser().parse_args(["scheduler", "fire", "--as-of", "2030-01-01T00:00:30Z", "--port", "5099"])
+    assert (args.command, args.action, args.as_of, args.port) == ("scheduler", "fire", "2030-01-01T00:00:30Z", 5099)
+
+
+def test_scheduler_says_when_the_lab_does_not_answer(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = []
+    assert labctl.scheduler(labctl.Lab(port, tmp_path), "invocations", out=out.append) == 1
+    assert f"The lab on http://127.0.0.1:{port} did not answer" in out[0]

@@ -115,6 +115,7 @@ def test_cluster_tag_names_its_outputs():
         ("security_group", "demo-efa"),
         ("placement_group", "demo-cluster"),
         ("launch_template", "demo-nodes"),
+        ("expiry_schedule_group", "demo-expiry"),
         ("parameter_path", "/nixl-efa/demo"),
     ],
 )
@@ -124,10 +125,24 @@ def test_cluster_resource_names(kind, name):
 
 
 def test_cluster_resource_name_refuses_an_unknown_kind_and_no_cluster():
-    with pytest.raises(ValueError, match="not one of security_group, placement_group, launch_template, parameter_path"):
+    with pytest.raises(
+        ValueError,
+        match="not one of security_group, placement_group, launch_template, expiry_schedule_group, parameter_path",
+    ):
         cluster_names.cluster_resource_name("demo", "bucket")
     with pytest.raises(AnsibleFilterError, match="needs the cluster name"):
         FilterModule().filters()["cluster_resource_name"]("", "security_group")
+
+
+def test_expiry_role_name_carries_the_region_and_differs_from_the_node_role():
+    role = cluster_names.expiry_role_name("demo", "us-east-1")
+    assert role == "demo-us-east-1-expiry"
+    assert role != cluster_names.node_role_name("demo", "us-east-1")
+    assert FilterModule().filters()["expiry_role_name"]("demo", "eu-west-2") == "demo-eu-west-2-expiry"
+    longest = cluster_names.expiry_role_name("a" * 32, "ap-southeast-5")
+    assert len(longest) <= cluster_names.ROLE_NAME_LIMIT and longest.startswith("a" * 32)
+    with pytest.raises(AnsibleFilterError, match="Region 'nowhere' is not valid"):
+        FilterModule().filters()["expiry_role_name"]("demo", "nowhere")
 
 
 def test_local_fact_file_is_in_the_one_facts_directory():
