@@ -114,9 +114,9 @@ def test_reads_every_section_once_and_counts_the_calls(clients):
 def test_same_resources_same_digest_whatever_the_order_and_the_last_ping(clients):
     ec2, ssm = clients["ec2"][1], clients["ssm"][1]
     nodes(ec2, ssm)
-    first, _ = provision_state.read_state(wrapped(clients), {"cluster_name": "demo"})
+    first = provision_state.read_state(wrapped(clients), {"cluster_name": "demo"})[0]
     nodes(ec2, ssm, ping=PING + datetime.timedelta(minutes=5))
-    second, _ = provision_state.read_state(wrapped(clients), {"cluster_name": "demo"})
+    second = provision_state.read_state(wrapped(clients), {"cluster_name": "demo"})[0]
     second["instances"].reverse()
     assert provision_state.digest(first) == provision_state.digest(second)
 
@@ -124,7 +124,7 @@ def test_same_resources_same_digest_whatever_the_order_and_the_last_ping(clients
 def test_a_node_no_longer_online_changes_the_digest(clients):
     ec2, ssm = clients["ec2"][1], clients["ssm"][1]
     nodes(ec2, ssm)
-    online, _ = provision_state.read_state(wrapped(clients), {"cluster_name": "demo"})
+    online = provision_state.read_state(wrapped(clients), {"cluster_name": "demo"})[0]
     ec2.add_response(
         "describe_instances",
         {"Reservations": [{"Instances": [{"InstanceId": "i-0"}, {"InstanceId": "i-1"}]}]},
@@ -135,7 +135,7 @@ def test_a_node_no_longer_online_changes_the_digest(clients):
         {"InstanceInformationList": [{"InstanceId": "i-0", "PingStatus": "ConnectionLost"}]},
         {"Filters": [{"Key": "InstanceIds", "Values": ["i-0", "i-1"]}], "MaxResults": 50},
     )
-    lost, _ = provision_state.read_state(wrapped(clients), {"cluster_name": "demo"})
+    lost = provision_state.read_state(wrapped(clients), {"cluster_name": "demo"})[0]
     assert provision_state.digest(online) != provision_state.digest(lost)
 
 

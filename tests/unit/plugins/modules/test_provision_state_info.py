@@ -10,7 +10,7 @@ NODE_FILTERS = [
 
 
 def test_reads_the_nodes_and_returns_a_digest_in_check_mode_too(ec2, run_module):
-    for _ in range(2):
+    for _attempt in range(2):
         ec2.stub.add_response("describe_instances", {"Reservations": []}, {"Filters": NODE_FILTERS})
     first = run_module(module, {"cluster_name": "demo"})
     again = run_module(module, {"cluster_name": "demo"}, check_mode=True)
