@@ -14,11 +14,11 @@ import base64
 import hashlib
 import os
 import struct
-import tempfile
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.nixl_efa.cluster.plugins.module_utils.atomic_file import replace_file
 from ansible_collections.nixl_efa.cluster.plugins.plugin_utils.validation.plots import draw_plots
 
 ARGUMENT_SPEC = {
@@ -44,16 +44,7 @@ def write_if_changed(path, data):
                 return False
     except FileNotFoundError:
         pass
-    handle, temporary = tempfile.mkstemp(prefix=".validation-plot-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    replace_file(path, data, 0o644)
     return True
 
 

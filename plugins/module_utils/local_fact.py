@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
+
+from ansible_collections.nixl_efa.cluster.plugins.module_utils.atomic_file import replace_file
 
 FACTS_DIR = "/etc/ansible/facts.d"
 NAME_PATTERN = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -67,16 +68,7 @@ def write_fact(facts_dir, name, content, check_mode=False):
     if changed and not check_mode:
         try:
             os.makedirs(facts_dir, mode=0o755, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=facts_dir, prefix=f".{name}.", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    out.write(text)
-                os.chmod(temporary, 0o644)
-                os.replace(temporary, path)
-            except BaseException:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
-                raise
+            replace_file(path, text.encode("utf-8"), 0o644)
         except OSError as e:
             raise LocalFactError(f"cannot write {path}: {e}") from e
     return {"changed": changed, "path": path, "fact": content, "text": text, "before": before or ""}

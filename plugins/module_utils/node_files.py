@@ -25,10 +25,10 @@ import grp
 import hashlib
 import os
 import pwd
-import tempfile
 
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import local_fact
 from ansible_collections.nixl_efa.cluster.plugins.module_utils import service_node
+from ansible_collections.nixl_efa.cluster.plugins.module_utils.atomic_file import replace_file
 
 STATES = ("file", "directory")
 MODE_DIGITS = frozenset("01234567")
@@ -171,21 +171,6 @@ def _ids(entry):
     return uid, gid
 
 
-def _write_file(entry, uid, gid):
-    directory = os.path.dirname(entry["path"])
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(entry["path"]) + ".")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(entry["content"].encode("utf-8"))
-        os.chown(temporary, uid, gid)
-        os.chmod(temporary, int(entry["mode"], 8))
-        os.replace(temporary, entry["path"])
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 def write(files, facts=None, facts_dir=local_fact.FACTS_DIR, check_mode=False):
     """Write what differs, in order (a directory before the files in it when listed first); returns
     {"changed", "changed_paths": {path: what differed}}. A file is replaced atomically (a temporary file
@@ -209,7 +194,7 @@ def write(files, facts=None, facts_dir=local_fact.FACTS_DIR, check_mode=False):
                 if "missing" in differs:
                     os.makedirs(path, exist_ok=True)
             elif "missing" in differs or "content" in differs:
-                _write_file(entry, uid, gid)
+                replace_file(entry["path"], entry["content"].encode("utf-8"), int(entry["mode"], 8), uid, gid)
                 continue
             os.chown(path, uid, gid)
             os.chmod(path, int(entry["mode"], 8))
